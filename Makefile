@@ -1,0 +1,46 @@
+# anycastlab: make targets. Everything that builds a lab needs root (sudo).
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CLI    := $(VENV)/bin/anycastlab
+TOPO   ?= world
+PYTEST ?= -q
+
+.PHONY: help setup test test-unit check render up hold clean bench
+
+help:
+	@echo "make setup                 install Debian packages, .venv and Python deps (idempotent)"
+	@echo "sudo make up [TOPO=world]  build a topology, converge, print a summary, tear down"
+	@echo "sudo make hold [TOPO=...]  same, but stay up until Ctrl-C ('anycastlab exec' from another shell)"
+	@echo "sudo make test             all tests (lab tests need root)"
+	@echo "make test-unit             tests that need no root"
+	@echo "make check [TOPO=...]      validate a topology and print its link latencies"
+	@echo "make render [TOPO=...]     render every BIRD config into build/<topo>/"
+	@echo "sudo make bench            benchmarks; JSON into bench/results/"
+	@echo "sudo make clean            remove what a killed or crashed run left behind"
+
+setup:
+	@bash scripts/setup.sh
+
+test: setup
+	$(PY) -m pytest $(PYTEST)
+
+test-unit: setup
+	$(PY) -m pytest $(PYTEST) -m "not lab"
+
+check: setup
+	$(CLI) check $(TOPO)
+
+render: setup
+	$(CLI) render $(TOPO) --out build/$(TOPO)
+
+up: setup
+	$(CLI) up $(TOPO)
+
+hold: setup
+	$(CLI) up $(TOPO) --hold
+
+bench: setup
+	$(PY) bench/run.py
+
+clean:
+	@if [ -x $(CLI) ]; then $(CLI) clean; fi

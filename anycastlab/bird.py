@@ -1,0 +1,111 @@
+"""BIRD 2: configuration contexts, rendering and the daemon's own check.
+
+All routing logic lives here in Python (who peers with whom, which role,
+which local preference); the template only loops and prints.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .addressing import AddressPlan, Node
+from .errors import EnvironmentProblem, LabError
+from .render import render_template
+from .topology import Topology
+
+# Relationship of the neighbour -> (BIRD local role, tag, local preference).
+# Customers pay, so their routes win; peers are free; providers cost money.
+POLICY = {
+    "customer": ("provider", 1, 300),
+    "peer": ("peer", 2, 200),
+    "provider": ("customer", 3, 100),
+}
+
+
+@dataclass(frozen=True)
+class Timers:
+    """Short timers so a lab converges in seconds, not minutes."""
+
+    connect_retry: int = 2
+    error_wait_max: int = 5
+    hold: int = 6
+    keepalive: int = 2
+
+
+def ospf_cost(latency_ms: float) -> int:
+    """OSPF cost from one-way latency: units of 0.1 ms, at least 1."""
+    return max(1, min(65535, round(latency_ms * 10)))
+
+
+def proto_name(prefix: str, peer: str) -> str:
+    return f"{prefix}_{peer.replace('-', '_')}"
+
+
+def router_context(topo: Topology, plan: AddressPlan, node: Node,
+                   timers: Timers = Timers()) -> dict[str, Any]:
+    """Everything the template prints for one router."""
+    me = topo.ases[node.asid]
+    ospf, ebgp = [], []
+    for intf in node.interfaces:
+        peer = plan.nodes[intf.peer_node]
+        if peer.kind != "router":
+            continue
+        if peer.asid == node.asid:
+            ospf.append({"name": intf.name, "cost": ospf_cost(intf.latency_ms),
+                         "peer": peer.name, "latency_ms": intf.latency_ms})
+            continue
+        rel = topo.relation(node.asid, peer.asid)
+        role, tag, pref = POLICY[rel]
+        ebgp.append({"name": proto_name("ebgp", peer.name), "peer": peer.name,
+                     "relation": rel, "local_ip": intf.ip, "neighbor_ip": intf.peer_ip,
+                     "peer_asn": topo.ases[peer.asid].asn, "role": role, "tag": tag,
+                     "local_pref": pref, "export_all": rel == "customer"})
+    ibgp = []
+    for group in topo.ibgp_groups(node.asid):
+        if node.name in group:
+            ibgp = [{"name": proto_name("ibgp", other), "peer": other,
+                     "neighbor": plan.nodes[other].loopback}
+                    for other in group if other != node.name]
+    return {
+        "node": node.name, "asn": me.asn, "as_name": me.name,
+        "city": topo.cities[node.city].name, "topology": topo.name,
+        "router_id": node.loopback, "originate": [node.site_prefix],
+        "ospf_interfaces": ospf if ibgp else [], "ibgp": ibgp, "ebgp": ebgp,
+        "timers": timers,
+    }
+
+
+def render_router(topo: Topology, plan: AddressPlan, node: Node) -> str:
+    return render_template("bird.conf.j2", router_context(topo, plan, node))
+
+
+def render_all(topo: Topology, plan: AddressPlan, out: Path) -> dict[str, Path]:
+    """Write ``out/<router>/bird.conf`` for every router; returns the paths."""
+    paths = {}
+    for node in plan.routers():
+        d = out / node.name
+        d.mkdir(parents=True, exist_ok=True)
+        p = d / "bird.conf"
+        p.write_text(render_router(topo, plan, node), encoding="utf-8")
+        paths[node.name] = p
+    return paths
+
+
+def bird_binary() -> str:
+    path = shutil.which("bird") or ("/usr/sbin/bird" if Path("/usr/sbin/bird").exists() else None)
+    if not path:
+        raise EnvironmentProblem("the 'bird' binary (BIRD 2) is not installed",
+                                 fix="run 'sudo make setup' (installs the Debian package bird2)")
+    return path
+
+
+def check_config(path: Path) -> None:
+    """Parse a config with ``bird -p -c``; raise LabError with BIRD's message."""
+    res = subprocess.run([bird_binary(), "-p", "-c", str(path)], capture_output=True,
+                         text=True, cwd=path.parent, timeout=30)
+    if res.returncode != 0:
+        raise LabError(f"BIRD rejected the rendered config: {res.stderr.strip()}",
+                       file=path, fix="this is a bug in anycastlab's template; please report it")

@@ -1,0 +1,294 @@
+"""The ``anycastlab`` command line.
+
+The only place where library errors become messages and exit codes:
+2 for bad input or a missing prerequisite, 3 for a lab failure, 130 for
+Ctrl-C. No tracebacks for errors the library raised on purpose.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from .errors import AnycastlabError, EnvironmentProblem, InputError
+from .runrecord import DEFAULT_RUNS_DIR
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _topology(path: str):  # type: ignore[no-untyped-def]
+    from .topology import load_topology
+
+    return load_topology(resolve_file(path, "topologies"))
+
+
+def resolve_file(name: str, folder: str) -> Path:
+    """Accept a path, or a bare name looked up in the given top-level folder."""
+    p = Path(name)
+    if p.exists() or p.suffix or "/" in name:
+        return p
+    for base in (Path.cwd(), Path(__file__).resolve().parent.parent):
+        cand = base / folder / f"{name}.yaml"
+        if cand.exists():
+            return cand
+    return p
+
+
+class RichProgress:
+    """Progress bars for the long steps of bringing a lab up."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description:<18}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                                 transient=False)
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> "RichProgress":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if step not in self.tasks:
+            self.tasks[step] = self.progress.add_task(step, total=total)
+        self.progress.update(self.tasks[step], completed=done, total=total)
+
+
+# -- commands ---------------------------------------------------------------
+def cmd_check(args: argparse.Namespace) -> int:
+    from .addressing import plan_addresses
+    from .topology import latency_table
+
+    topo = _topology(args.topology)
+    plan = plan_addresses(topo)
+    roles = {r: sum(1 for a in topo.ases.values() if a.role == r) for r in ("cdn", "transit", "client")}
+    counts = {"cities": len(topo.cities), "ases": len(topo.ases), **{f"{k}_ases": v for k, v in roles.items()},
+              "routers": len(topo.routers), "hosts": len(plan.hosts()), "links": len(topo.links),
+              "pops": len(topo.cdn.cities), "cdn_providers": len(topo.providers_of(topo.cdn.id))}
+    rows = latency_table(topo)
+    if args.json:
+        print(json.dumps({"topology": topo.name, "file": str(topo.path), "counts": counts,
+                          "settings": topo.settings.model_dump(), "links": rows,
+                          "services": plan.services.__dict__}, indent=2))
+        return 0
+    out.print(f"[bold]{topo.name}[/bold] ({topo.path}): valid")
+    out.print("  " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
+    s = topo.settings
+    out.print(f"  latency model: great-circle km × {s.path_inflation} / 200 km/ms + {s.per_hop_ms} ms "
+              f"per inter-city link; {s.intra_city_ms} ms within a city; {s.lan_ms} ms LAN")
+    table = Table(title="links (one-way latency, each direction)")
+    for col in ("a", "b", "kind", "km", "one-way ms"):
+        table.add_column(col, justify="right" if col in ("km", "one-way ms") else "left")
+    for r in rows:
+        table.add_row(r["a"], r["b"], r["kind"], f"{r['km']:.0f}",
+                      f"{r['one_way_ms']:.3f}" + (" (set)" if r["override"] else ""))
+    out.print(table)
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    from .addressing import plan_addresses
+    from .bird import check_config, render_all
+
+    topo = _topology(args.topology)
+    plan = plan_addresses(topo)
+    outdir = Path(args.out)
+    paths = render_all(topo, plan, outdir)
+    (outdir / "addresses.json").write_text(json.dumps(
+        {n.name: {"kind": n.kind, "as": n.asid, "loopback": n.loopback, "site_prefix": n.site_prefix,
+                  "interfaces": {i.name: i.cidr for i in n.interfaces}} for n in plan.nodes.values()},
+        indent=2) + "\n")
+    if args.check:
+        for p in paths.values():
+            check_config(p)
+    out.print(f"rendered {len(paths)} BIRD configs into {outdir}"
+              + (" (each accepted by 'bird -p')" if args.check else ""))
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from .lab import Lab, require_root
+
+    topo = _topology(args.topology)
+    require_root("'anycastlab up'")
+    _sigterm_as_interrupt()
+    with RichProgress(err) as progress:
+        lab = Lab(topo, runs_dir=Path(args.runs_dir), links=args.links, progress=progress,
+                  converge_timeout=args.timeout)
+        lab.start()
+    try:
+        _summary(lab)
+        if args.cli:
+            from mininet.cli import CLI
+
+            CLI(lab.net)
+        elif args.hold:
+            out.print(f"holding the lab up; 'anycastlab exec NODE -- CMD' from another shell; "
+                      f"Ctrl-C or SIGTERM (pid {os.getpid()}) to tear down")
+            while True:
+                signal.pause()
+    except KeyboardInterrupt:
+        err.print("interrupted: tearing down")
+    finally:
+        lab.stop()
+        out.print(f"lab torn down (run folder {lab.record.folder if lab.record else '-'})")
+    return 0
+
+
+def _summary(lab: Any) -> None:
+    rec = lab.record
+    table = Table(title=f"lab {rec.id} is up")
+    table.add_column("item")
+    table.add_column("value")
+    table.add_row("topology", f"{lab.topo.name} ({lab.topo.path})")
+    table.add_row("nodes", f"{len(lab.plan.routers())} routers, {len(lab.plan.hosts())} hosts")
+    table.add_row("links", str(len(lab.topo.links)))
+    table.add_row("link backend", rec.data["link_backend"])
+    table.add_row("up and converged in", f"{lab.converge_seconds} s")
+    table.add_row("run folder", str(rec.folder))
+    out.print(table)
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    from .runrecord import find_running, same_process
+
+    if os.geteuid() != 0:
+        raise EnvironmentProblem("'anycastlab exec' needs root to enter a namespace", fix="use sudo")
+    rec = find_running(Path(args.runs_dir), args.run)
+    if rec is None:
+        raise InputError("no running lab found" + (f" with id {args.run}" if args.run else ""),
+                         fix="start one with 'anycastlab up TOPOLOGY --hold' in another shell")
+    node = rec.data["nodes"].get(args.node)
+    if node is None:
+        raise InputError(f"unknown node '{args.node}' in lab {rec.id}", key="NODE",
+                         fix=f"use one of: {', '.join(sorted(rec.data['nodes']))}")
+    if not same_process(node["shell_pid"], node.get("shell_starttime")):
+        raise InputError(f"node '{args.node}' is not running", fix="is the lab being torn down?")
+    cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
+    cmd = cmd or ["bash"]
+    if cmd[0] == "birdc" and "-s" not in cmd:
+        cmd = ["birdc", "-s", str(rec.folder / args.node / "bird.ctl"), *cmd[1:]]
+    os.execvp("mnexec", ["mnexec", "-a", str(node["shell_pid"]), *cmd])
+    return 0  # not reached
+
+
+def cmd_clean(args: argparse.Namespace) -> int:
+    from .runrecord import clean_run, list_runs
+
+    runs = list_runs(Path(args.runs_dir))
+    acted = 0
+    for rec in runs:
+        status = rec.data.get("status")
+        if status in ("cleaned", "stopped"):
+            continue
+        if rec.owner_alive():
+            out.print(f"{rec.id}: still owned by a live process (pid {rec.data['owner_pid']}); left alone")
+            continue
+        if os.geteuid() != 0:
+            raise EnvironmentProblem("'anycastlab clean' needs root to stop lab processes", fix="use sudo")
+        done = clean_run(rec)
+        acted += 1
+        out.print(f"{rec.id}: cleaned" + ("".join(f"\n  {d}" for d in done) if done else " (nothing left)"))
+    if not acted:
+        out.print("nothing to clean")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .runrecord import list_runs
+
+    table = Table(title=f"runs in {args.runs_dir}")
+    for col in ("run", "status", "backend", "owner"):
+        table.add_column(col)
+    for rec in list_runs(Path(args.runs_dir)):
+        table.add_row(rec.id, str(rec.data.get("status")), str(rec.data.get("link_backend")),
+                      "alive" if rec.owner_alive() else "gone")
+    out.print(table)
+    return 0
+
+
+def _sigterm_as_interrupt() -> None:
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+# -- parser -----------------------------------------------------------------
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="anycastlab", description="An emulated internet for "
+                                "comparing global anycast with Individual Provider Anycast.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def runs_opt(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR),
+                        help="where run folders live (default: %(default)s, or $ANYCASTLAB_RUNS)")
+
+    sp = sub.add_parser("check", help="validate a topology; print counts and link latencies")
+    sp.add_argument("topology", help="a file, or a name in topologies/ (e.g. tiny)")
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.set_defaults(func=cmd_check)
+
+    sp = sub.add_parser("render", help="write every BIRD config of a topology (no root needed)")
+    sp.add_argument("topology")
+    sp.add_argument("--out", required=True, help="output folder")
+    sp.add_argument("--no-check", dest="check", action="store_false",
+                    help="skip 'bird -p -c' on each config")
+    sp.set_defaults(func=cmd_render)
+
+    sp = sub.add_parser("up", help="build the lab, converge, print a summary (root)")
+    sp.add_argument("topology")
+    mode = sp.add_mutually_exclusive_group()
+    mode.add_argument("--cli", action="store_true", help="open the Mininet CLI, tear down on exit")
+    mode.add_argument("--hold", action="store_true", help="stay up until Ctrl-C / SIGTERM")
+    sp.add_argument("--links", default="auto", choices=["auto", "netem", "userspace"],
+                    help="link delay backend (default: auto)")
+    sp.add_argument("--timeout", type=float, default=120.0, help="convergence timeout, seconds")
+    runs_opt(sp)
+    sp.set_defaults(func=cmd_up)
+
+    sp = sub.add_parser("exec", help="run a command inside a node of the running lab (root)")
+    sp.add_argument("node")
+    sp.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS... (default: bash)")
+    sp.add_argument("--run", help="run id (default: the newest running lab)")
+    runs_opt(sp)
+    sp.set_defaults(func=cmd_exec)
+
+    sp = sub.add_parser("clean", help="remove what dead runs left behind, from their records")
+    runs_opt(sp)
+    sp.set_defaults(func=cmd_clean)
+
+    sp = sub.add_parser("status", help="list run folders and their state")
+    runs_opt(sp)
+    sp.set_defaults(func=cmd_status)
+    return p
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except AnycastlabError as exc:
+        from rich.markup import escape
+
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

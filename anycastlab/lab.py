@@ -1,0 +1,334 @@
+"""The Lab: the only part of anycastlab that touches the kernel.
+
+It builds a Mininet network with no switches and no controller (one
+namespace per router or host, veth links), shapes every link, starts BIRD
+on every router and waits for BGP to converge. It is a context manager and
+removes exactly what it created, using the run record (``lab.json``) that
+it writes *before* relying on anything it starts.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from . import bird
+from .addressing import AddressPlan, Interface, Node, plan_addresses
+from .birdc import BirdClient, bgp_sessions, route_prefixes
+from .errors import ConvergenceTimeout, EnvironmentProblem, LabError
+from .links import LinkBackend, choose_backend, make_backend
+from .runrecord import DEFAULT_RUNS_DIR, ProcEntry, RunRecord, clean_run, netns_inode, proc_starttime
+from .topology import Topology
+
+Progress = Callable[[str, int, int], None]
+
+
+def _quiet(step: str, done: int, total: int) -> None:
+    pass
+
+
+def require_root(what: str = "building a lab") -> None:
+    if os.geteuid() != 0:
+        raise EnvironmentProblem(f"{what} needs root (network namespaces, veth, iptables)",
+                                 fix="run it with sudo, e.g. 'sudo .venv/bin/anycastlab up ...'")
+
+
+def require_tools() -> None:
+    bird.bird_binary()
+    for tool, pkg in (("mnexec", "mininet"), ("ip", "iproute2"), ("iptables", "iptables")):
+        if not shutil.which(tool):
+            raise EnvironmentProblem(f"'{tool}' is not installed",
+                                     fix=f"run 'sudo make setup' (installs the Debian package {pkg})")
+
+
+class Lab:
+    """A running emulated internet built from a Topology."""
+
+    def __init__(self, topo: Topology, *, runs_dir: Path = DEFAULT_RUNS_DIR,
+                 links: str = "auto", progress: Progress = _quiet,
+                 converge_timeout: float = 120.0, timers: bird.Timers = bird.Timers()) -> None:
+        self.topo = topo
+        self.plan: AddressPlan = plan_addresses(topo)
+        self.runs_dir = runs_dir
+        self.requested_backend = links
+        self.progress = progress
+        self.converge_timeout = converge_timeout
+        self.timers = timers
+        self.record: Optional[RunRecord] = None
+        self.backend: Optional[LinkBackend] = None
+        self.net = None
+        self.mn: dict[str, object] = {}  # node name -> mininet Node
+        self.birds: dict[str, subprocess.Popen] = {}
+        self.converge_seconds: Optional[float] = None
+
+    # -- lifecycle ---------------------------------------------------------
+    def __enter__(self) -> "Lab":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        require_root()
+        require_tools()
+        backend = choose_backend(self.requested_backend)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        self.record = RunRecord.create(self.runs_dir, self.topo.name)
+        self.record.data.update({"link_backend": backend, "topology_file": str(self.topo.path)})
+        self.record.save()
+        t0 = time.monotonic()
+        try:
+            self._build_nodes()
+            self._build_links()
+            self._configure()
+            self.backend = make_backend(backend, self)
+            intfs = [i for n in self.plan.nodes.values() for i in n.interfaces]
+            self.progress("shaping links", 0, 1)
+            self.backend.start(intfs, self.record.folder, self.netns_pid, self.record.add_daemon)
+            self.progress("shaping links", 1, 1)
+            self._start_birds()
+            self.wait_converged(self.converge_timeout)
+            self.converge_seconds = round(time.monotonic() - t0, 2)
+            self.record.data.update({"status": "up", "up_seconds": self.converge_seconds})
+            self.record.save()
+        except BaseException:
+            self.stop()
+            raise
+
+    def stop(self) -> None:
+        """Stop daemons, end every node; the namespaces and veths go with them."""
+        if self.record is None:
+            return
+        self.record.data["status"] = "stopping"
+        self.record.save()
+        if self.backend is not None:
+            self.backend.stop()
+        clean_run(self.record)
+        for node in self.mn.values():
+            try:
+                node.cleanup()  # type: ignore[attr-defined]
+            except Exception:
+                pass
+        for p in self.birds.values():
+            try:
+                p.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+        self.record.data["status"] = "stopped"
+        self.record.save()
+        self.mn.clear()
+        self.birds.clear()
+
+    # -- building ----------------------------------------------------------
+    def _build_nodes(self) -> None:
+        from mininet.log import setLogLevel
+        from mininet.net import Mininet
+        from mininet.node import Host
+
+        setLogLevel("error")
+        assert self.record is not None
+        self.net = Mininet(topo=None, build=False, controller=None, autoSetMacs=False,
+                           waitConnected=False)
+        total = len(self.plan.nodes)
+        for i, node in enumerate(self.plan.nodes.values()):
+            self.progress("creating nodes", i, total)
+            h = self.net.addHost(node.name, cls=Host, ip=None)  # type: ignore[union-attr]
+            self.mn[node.name] = h
+            a = self.topo.ases[node.asid]
+            self.record.data["nodes"][node.name] = {
+                "kind": node.kind, "role": a.role, "as": a.id, "asn": a.asn, "city": node.city,
+                "loopback": node.loopback, "site_prefix": node.site_prefix,
+                "shell_pid": h.pid, "shell_starttime": proc_starttime(h.pid),
+                "netns_inode": netns_inode(h.pid),
+                "interfaces": [{"name": f.name, "ip": f.cidr, "peer": f.peer_node,
+                                "one_way_ms": f.latency_ms} for f in node.interfaces],
+            }
+            if i % 16 == 0:
+                self.record.save()
+        self.record.save()
+        self.progress("creating nodes", total, total)
+
+    def _build_links(self) -> None:
+        from mininet.link import Link
+
+        pairs = [(i, self.plan.interface(i.peer_node, i.node)) for n in self.plan.nodes.values()
+                 for i in n.interfaces if i.node < i.peer_node]
+        for k, (ia, ib) in enumerate(pairs):
+            self.progress("creating links", k, len(pairs))
+            link = Link(self.mn[ia.node], self.mn[ib.node], intfName1=ia.name, intfName2=ib.name)
+            for mi, pi in ((link.intf1, ia), (link.intf2, ib)):
+                mi.ip, mi.prefixLen = pi.ip, pi.prefixlen  # so Mininet's CLI knows them
+        self.progress("creating links", len(pairs), len(pairs))
+
+    def _configure(self) -> None:
+        total = len(self.plan.nodes)
+        for i, node in enumerate(self.plan.nodes.values()):
+            self.progress("configuring nodes", i, total)
+            self.run(node.name, ["sh", "-ec", node_script(node)])
+        self.progress("configuring nodes", total, total)
+
+    def _start_birds(self) -> None:
+        assert self.record is not None
+        binary = bird.bird_binary()
+        routers = self.plan.routers()
+        for i, node in enumerate(routers):
+            self.progress("starting BIRD", i, len(routers))
+            d = self.record.node_dir(node.name)
+            conf = d / "bird.conf"
+            conf.write_text(bird.render_router(self.topo, self.plan, node))
+            sock = d / "bird.ctl"
+            if len(str(sock)) > 100:
+                raise LabError(f"run folder path too long for a Unix socket: {sock}",
+                               fix="use a shorter --runs-dir")
+            cmd = [binary, "-f", "-c", str(conf), "-s", str(sock), "-P", str(d / "bird.pid")]
+            with open(d / "bird.out", "wb") as out:
+                p = self.mn[node.name].popen(cmd, cwd=str(d), stdout=out,  # type: ignore[attr-defined]
+                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.birds[node.name] = p
+            self.record.add_daemon(ProcEntry.of("bird", p.pid, node.name, cmd))
+        self.progress("starting BIRD", len(routers), len(routers))
+
+    # -- convergence -------------------------------------------------------
+    def expected_prefixes(self, router: str) -> set[str]:
+        """Site prefixes a router must learn: those valley-free policy lets through."""
+        me = self.plan.nodes[router]
+        reach = self.topo.valley_free_reach(me.asid)
+        out = set()
+        for n in self.plan.routers():
+            if n.asid == me.asid:
+                continue
+            role = self.topo.ases[n.asid].role
+            if role == "cdn":
+                nbrs = {self.plan.nodes[i.peer_node].asid for i in n.interfaces}
+                if nbrs & (reach | {me.asid}):
+                    out.add(n.site_prefix)  # type: ignore[arg-type]
+            elif n.asid in reach:
+                out.add(n.site_prefix)  # type: ignore[arg-type]
+        return out
+
+    def wait_converged(self, timeout: float) -> None:
+        """Wait until every BGP session is Established and clients see every prefix."""
+        routers = [n.name for n in self.plan.routers()]
+        clients = [f"{a.id}-{a.cities[0]}" for a in self.topo.clients()]
+        pending_sessions = set(routers)
+        pending_routes = {c: self.expected_prefixes(c) for c in clients}
+        stuck: dict[str, list[str]] = {}
+        deadline = time.monotonic() + timeout
+        total = len(routers) + len(clients)
+        while True:
+            for r in sorted(pending_sessions):
+                sock = self.bird_socket(r)
+                if not sock.exists():
+                    stuck[r] = ["BIRD not answering yet"]
+                    continue
+                self._check_bird_alive(r)
+                try:
+                    sessions = bgp_sessions(BirdClient(sock))
+                except LabError:
+                    stuck[r] = ["BIRD not answering yet"]
+                    continue
+                bad = [f"{p.name} ({p.state} {p.info})".strip() for p in sessions
+                       if p.info != "Established"]
+                if bad:
+                    stuck[r] = bad
+                else:
+                    pending_sessions.discard(r)
+                    stuck.pop(r, None)
+            if not pending_sessions:
+                for c in list(pending_routes):
+                    missing = pending_routes[c] - route_prefixes(BirdClient(self.bird_socket(c)))
+                    if missing:
+                        pending_routes[c] = missing
+                    else:
+                        del pending_routes[c]
+            done = total - len(pending_sessions) - len(pending_routes)
+            self.progress("converging", done, total)
+            if not pending_sessions and not pending_routes:
+                return
+            if time.monotonic() > deadline:
+                lines = [f"{r}: {', '.join(v[:4])}" for r, v in sorted(stuck.items())
+                         if r in pending_sessions][:12]
+                lines += [f"{c}: no route yet to {', '.join(sorted(m)[:4])}"
+                          for c, m in sorted(pending_routes.items())][:12]
+                raise ConvergenceTimeout(
+                    f"BGP did not converge within {timeout:.0f} s. Stuck:\n    "
+                    + "\n    ".join(lines),
+                    fix="look at the BIRD logs in the run folder "
+                        f"({self.record.folder if self.record else 'runs/'}/<router>/bird.log)")
+            time.sleep(0.2)
+
+    def _check_bird_alive(self, router: str) -> None:
+        p = self.birds.get(router)
+        if p is not None and p.poll() is not None:
+            out = self.bird_socket(router).parent / "bird.out"
+            text = out.read_text(errors="replace").strip() if out.exists() else ""
+            raise LabError(f"BIRD on {router} exited with code {p.returncode}: {text[-300:]}",
+                           file=out, fix="see the BIRD log in that folder")
+
+    # -- access ------------------------------------------------------------
+    def netns_pid(self, node: str) -> int:
+        return int(self.mn[node].pid)  # type: ignore[attr-defined]
+
+    def bird_socket(self, router: str) -> Path:
+        assert self.record is not None
+        return self.record.folder / router / "bird.ctl"
+
+    def birdc(self, router: str) -> BirdClient:
+        return BirdClient(self.bird_socket(router))
+
+    def run(self, node: str, argv: list[str], check: bool = True, timeout: float = 60) -> str:
+        """Run a command inside a node's namespace; return its stdout."""
+        res = subprocess.run(["mnexec", "-a", str(self.netns_pid(node)), *argv],
+                             capture_output=True, text=True, timeout=timeout)
+        if check and res.returncode != 0:
+            raise LabError(f"command failed in {node} (exit {res.returncode}): "
+                           f"{' '.join(argv)}: {res.stderr.strip()[:400]}")
+        return res.stdout
+
+    # -- link control (used by scenarios) ----------------------------------
+    def _pair(self, a: str, b: str) -> tuple[Interface, Interface]:
+        try:
+            return self.plan.interface(a, b), self.plan.interface(b, a)
+        except KeyError:
+            raise LabError(f"no link between '{a}' and '{b}'",
+                           fix="see 'anycastlab check' for the links of this topology") from None
+
+    def set_latency(self, a: str, b: str, one_way_ms: float) -> None:
+        """Set the one-way delay of the link a--b in both directions."""
+        if one_way_ms < 0:
+            raise LabError(f"negative latency {one_way_ms} ms", fix="use 0 or more")
+        assert self.backend is not None
+        for intf in self._pair(a, b):
+            self.backend.set_delay(intf, one_way_ms)
+
+    def link_down(self, a: str, b: str) -> None:
+        """Cut a link: both ends go down, so both routers see it at once."""
+        for intf in self._pair(a, b):
+            self.run(intf.node, ["ip", "link", "set", "dev", intf.name, "down"])
+
+    def link_up(self, a: str, b: str) -> None:
+        for intf in self._pair(a, b):
+            self.run(intf.node, ["ip", "link", "set", "dev", intf.name, "up"])
+
+
+def node_script(node: Node) -> str:
+    """Shell commands that configure a node's namespace (one exec per node)."""
+    lines = [
+        "sysctl -qw net.ipv4.ip_forward=%d" % (1 if node.kind == "router" else 0),
+        "sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0",
+        "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1",
+        "ip link set lo up",
+    ]
+    if node.loopback:
+        lines.append(f"ip addr add {node.loopback}/32 dev lo")
+    for i in node.interfaces:
+        lines.append(f"sysctl -qw net.ipv6.conf.{i.name}.disable_ipv6=1")
+        lines.append(f"ip addr add {i.cidr} dev {i.name}")
+        lines.append(f"ip link set dev {i.name} up")
+    if node.gateway:
+        lines.append(f"ip route add default via {node.gateway}")
+    return "\n".join(lines)

@@ -1,0 +1,211 @@
+"""The run folder and its record, ``lab.json``.
+
+The Lab writes down everything it creates (node shells, namespaces,
+daemons, interfaces) *before* relying on it, so that a run that was killed
+or crashed can be cleaned from the record alone. Processes are identified
+by PID plus their kernel start time, so a recycled PID is never killed.
+"""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+DEFAULT_RUNS_DIR = Path(os.environ.get("ANYCASTLAB_RUNS", "runs"))
+
+
+def proc_starttime(pid: int) -> Optional[int]:
+    """Kernel start time (clock ticks since boot) of a live process, else None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    # the command name may contain spaces and parens: split after the last ')'
+    fields = data[data.rindex(")") + 2:].split()
+    return int(fields[19])
+
+
+def netns_inode(pid: int) -> Optional[int]:
+    try:
+        return os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return None
+
+
+def same_process(pid: int, starttime: Optional[int]) -> bool:
+    return starttime is not None and proc_starttime(pid) == starttime
+
+
+@dataclass
+class ProcEntry:
+    """A process the lab started: enough to find it again, and only it."""
+
+    name: str
+    pid: int
+    starttime: Optional[int]
+    node: Optional[str] = None
+    cmd: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, name: str, pid: int, node: Optional[str] = None,
+           cmd: Iterable[str] = ()) -> "ProcEntry":
+        return cls(name, pid, proc_starttime(pid), node, list(cmd))
+
+    def alive(self) -> bool:
+        return same_process(self.pid, self.starttime)
+
+
+class RunRecord:
+    """A run folder ``runs/<id>/`` and its ``lab.json``."""
+
+    def __init__(self, folder: Path, data: dict[str, Any]) -> None:
+        self.folder = folder
+        self.data = data
+
+    @classmethod
+    def create(cls, runs_dir: Path, topology: str) -> "RunRecord":
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_id = f"{stamp}-{topology}-{secrets.token_hex(2)}"
+        folder = (runs_dir / run_id).resolve()
+        folder.mkdir(parents=True)
+        rec = cls(folder, {"id": run_id, "topology": topology, "status": "starting",
+                           "owner_pid": os.getpid(), "owner_starttime": proc_starttime(os.getpid()),
+                           "started": time.time(), "link_backend": None,
+                           "nodes": {}, "daemons": []})
+        rec.save()
+        return rec
+
+    @classmethod
+    def load(cls, folder: Path) -> "RunRecord":
+        return cls(folder, json.loads((folder / "lab.json").read_text()))
+
+    @property
+    def id(self) -> str:
+        return str(self.data["id"])
+
+    def save(self) -> None:
+        tmp = self.folder / "lab.json.tmp"
+        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True))
+        tmp.replace(self.folder / "lab.json")
+
+    def node_dir(self, node: str) -> Path:
+        d = self.folder / node
+        d.mkdir(exist_ok=True)
+        return d
+
+    def add_daemon(self, entry: ProcEntry) -> None:
+        self.data["daemons"].append(entry.__dict__)
+        self.save()
+
+    def daemons(self) -> list[ProcEntry]:
+        return [ProcEntry(**d) for d in self.data["daemons"]]
+
+    def shells(self) -> list[ProcEntry]:
+        return [ProcEntry(f"shell:{n}", v["shell_pid"], v.get("shell_starttime"), n)
+                for n, v in self.data["nodes"].items() if v.get("shell_pid")]
+
+    def owner_alive(self) -> bool:
+        return same_process(self.data["owner_pid"], self.data.get("owner_starttime"))
+
+
+def list_runs(runs_dir: Path = DEFAULT_RUNS_DIR) -> list[RunRecord]:
+    if not runs_dir.is_dir():
+        return []
+    out = []
+    for d in sorted(runs_dir.iterdir()):
+        if (d / "lab.json").is_file():
+            try:
+                out.append(RunRecord.load(d))
+            except (OSError, json.JSONDecodeError):
+                continue
+    return out
+
+
+def find_running(runs_dir: Path = DEFAULT_RUNS_DIR, run_id: Optional[str] = None) -> Optional[RunRecord]:
+    """The newest run whose status is 'up' and whose owner still lives."""
+    for rec in reversed(list_runs(runs_dir)):
+        if run_id and rec.id != run_id:
+            continue
+        if rec.data.get("status") == "up" and rec.owner_alive():
+            return rec
+    return None
+
+
+def stop_process(entry: ProcEntry, group: bool = False, timeout: float = 3.0) -> bool:
+    """SIGTERM, wait, then SIGKILL the recorded process if it is still ours."""
+    if not entry.alive():
+        return False
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            if group:
+                os.killpg(entry.pid, sig if sig == signal.SIGKILL else signal.SIGHUP)
+            else:
+                os.kill(entry.pid, sig)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            _reap(entry.pid)
+            if not entry.alive() or _is_zombie(entry.pid):
+                return True
+            time.sleep(0.02)
+    return True
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode(errors="replace")
+        return data[data.rindex(")") + 2] == "Z"
+    except OSError:
+        return True
+
+
+def pids_in_netns(inodes: set[int]) -> list[int]:
+    """Processes living in one of the given network namespaces."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            ino = netns_inode(int(entry))
+            if ino is not None and ino in inodes:
+                out.append(int(entry))
+    return out
+
+
+def clean_run(rec: RunRecord) -> list[str]:
+    """Remove what a run created, from its record alone; returns what was done."""
+    done: list[str] = []
+    for d in rec.daemons():
+        if stop_process(d):
+            done.append(f"stopped {d.name} (pid {d.pid})")
+    # processes still inside the lab's own namespaces (e.g. an 'exec' left behind)
+    inodes = {v["netns_inode"] for v in rec.data["nodes"].values()
+              if v.get("netns_inode") and v.get("shell_pid")
+              and same_process(v["shell_pid"], v.get("shell_starttime"))}
+    shells = {s.pid for s in rec.shells()}
+    for pid in pids_in_netns(inodes) if inodes else []:
+        if pid not in shells:
+            if stop_process(ProcEntry.of("leftover", pid)):
+                done.append(f"stopped leftover pid {pid} in a lab namespace")
+    for s in rec.shells():
+        if stop_process(s, group=True):
+            done.append(f"stopped node {s.node} (shell pid {s.pid})")
+    rec.data["status"] = "cleaned"
+    rec.save()
+    return done

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Install what anycastlab needs, idempotently; a second run takes a second.
+#   - Debian/Ubuntu packages (only when one is missing), without starting or
+#     leaving enabled any system-wide BIRD or PowerDNS service on the host;
+#   - a virtualenv .venv from the system Python with --system-site-packages
+#     (Debian's Mininet lives in the system's dist-packages);
+#   - the Python dependencies pinned in pyproject.toml (re-installed only when
+#     pyproject.toml changes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKGS=(mininet bird2 iproute2 iptables libnetfilter-queue-dev iputils-ping traceroute tcpdump
+      pdns-server pdns-backend-bind bind9-dnsutils python3-venv python3-dev gcc procps util-linux)
+SYSPY=/usr/bin/python3
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
+die() { printf '[setup] error: %s\n' "$*" >&2; exit 2; }
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  [ "$(id -u)" -eq 0 ] || die "missing Debian packages (${missing[*]}); run 'sudo make setup'"
+  command -v apt-get >/dev/null || die "apt-get not found: anycastlab supports Debian and Ubuntu"
+  say "installing Debian packages: ${missing[*]}"
+  # Keep packaged daemons from starting on the host while they install.
+  made_policy=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d
+    made_policy=1
+  fi
+  trap '[ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+# The lab runs its own BIRD and PowerDNS inside namespaces; none may run on
+# the host. Stop and disable the packaged units where systemd is in charge.
+if [ "$(id -u)" -eq 0 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  for unit in bird.service pdns.service; do
+    if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
+      say "stopping and disabling the host's $unit (anycastlab runs its own inside the lab)"
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    fi
+  done
+fi
+
+[ -x "$SYSPY" ] || die "$SYSPY not found: install python3 (3.10 or newer)"
+"$SYSPY" -c 'import sys; sys.exit(sys.version_info < (3, 10))' || die "Python 3.10 or newer is needed"
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import mininet' 2>/dev/null; then
+  say "creating .venv from $SYSPY (with system site packages, for Mininet)"
+  rm -rf .venv
+  "$SYSPY" -m venv --system-site-packages .venv
+fi
+
+stamp=.venv/.anycastlab-deps
+want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -c 'import anycastlab' 2>/dev/null; then
+  say "installing Python dependencies (pinned in pyproject.toml)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check -e .
+  echo "$want" > "$stamp"
+fi
+say "ready ($(.venv/bin/python --version), $(bird --version 2>&1 | head -1))"
