@@ -179,7 +179,9 @@ def cmd_exec(args: argparse.Namespace) -> int:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     cmd = cmd or ["bash"]
     if cmd[0] == "birdc" and "-s" not in cmd:
-        cmd = ["birdc", "-s", str(rec.folder / args.node / "bird.ctl"), *cmd[1:]]
+        # BIRD's socket path is relative to the node's folder (see Lab._start_birds)
+        os.chdir(rec.folder / args.node)
+        cmd = ["birdc", "-s", "bird.ctl", *cmd[1:]]
     os.execvp("mnexec", ["mnexec", "-a", str(node["shell_pid"]), *cmd])
     return 0  # not reached
 
@@ -283,7 +285,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except AnycastlabError as exc:
         from rich.markup import escape
 
-        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False)
+        err.print(f"[bold red]error:[/bold red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
         err.print("interrupted")

@@ -178,13 +178,10 @@ class Lab:
         for i, node in enumerate(routers):
             self.progress("starting BIRD", i, len(routers))
             d = self.record.node_dir(node.name)
-            conf = d / "bird.conf"
-            conf.write_text(bird.render_router(self.topo, self.plan, node))
-            sock = d / "bird.ctl"
-            if len(str(sock)) > 100:
-                raise LabError(f"run folder path too long for a Unix socket: {sock}",
-                               fix="use a shorter --runs-dir")
-            cmd = [binary, "-f", "-c", str(conf), "-s", str(sock), "-P", str(d / "bird.pid")]
+            (d / "bird.conf").write_text(bird.render_router(self.topo, self.plan, node))
+            # relative paths: BIRD runs in the node's folder, and a Unix socket
+            # path must stay short however deep the run folder is
+            cmd = [binary, "-f", "-c", "bird.conf", "-s", "bird.ctl", "-P", "bird.pid"]
             with open(d / "bird.out", "wb") as out:
                 p = self.mn[node.name].popen(cmd, cwd=str(d), stdout=out,  # type: ignore[attr-defined]
                                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
@@ -280,10 +277,14 @@ class Lab:
     def birdc(self, router: str) -> BirdClient:
         return BirdClient(self.bird_socket(router))
 
+    def exec(self, node: str, argv: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
+        """Run a command inside a node's namespace and wait for it."""
+        return subprocess.run(["mnexec", "-a", str(self.netns_pid(node)), *argv],
+                              capture_output=True, text=True, timeout=timeout)
+
     def run(self, node: str, argv: list[str], check: bool = True, timeout: float = 60) -> str:
         """Run a command inside a node's namespace; return its stdout."""
-        res = subprocess.run(["mnexec", "-a", str(self.netns_pid(node)), *argv],
-                             capture_output=True, text=True, timeout=timeout)
+        res = self.exec(node, argv, timeout)
         if check and res.returncode != 0:
             raise LabError(f"command failed in {node} (exit {res.returncode}): "
                            f"{' '.join(argv)}: {res.stderr.strip()[:400]}")

@@ -59,7 +59,8 @@ class ProcEntry:
         return cls(name, pid, proc_starttime(pid), node, list(cmd))
 
     def alive(self) -> bool:
-        return same_process(self.pid, self.starttime)
+        """Still running (a zombie waiting for its parent to reap it is not)."""
+        return same_process(self.pid, self.starttime) and not _is_zombie(self.pid)
 
 
 class RunRecord:
@@ -155,7 +156,7 @@ def stop_process(entry: ProcEntry, group: bool = False, timeout: float = 3.0) ->
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             _reap(entry.pid)
-            if not entry.alive() or _is_zombie(entry.pid):
+            if not entry.alive():
                 return True
             time.sleep(0.02)
     return True

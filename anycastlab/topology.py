@@ -11,7 +11,7 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -324,6 +324,7 @@ def build_topology(spec: TopologySpec, src: YamlSource) -> Topology:
                            "shorten the AS id or the city id")
             routers[name] = Router(name, a.id, cid, len(routers))
         ases[a.id] = AS(a.id, a.asn, a.name, a.role, tuple(a.cities), i + 1)
+        asns[a.asn] = a.id
 
     cdns = [a for a in ases.values() if a.role == "cdn"]
     if len(cdns) != 1:
@@ -445,5 +446,3 @@ def _kind(topo: Topology, lk: Link) -> str:
     return {"provider": "customer→provider", "customer": "provider→customer",
             "peer": "peering"}[rel]
 
-
-LinkLike = Union[Link, tuple[str, str]]

@@ -27,7 +27,7 @@ class YamlSource:
         p = Path(path)
         if not p.exists():
             raise InputError(f"{what} not found", file=p,
-                             fix=f"check the path; {what}s usually live in "
+                             fix=f"check the path; {what} files usually live in "
                                  f"'{'topologies' if what == 'topology' else 'scenarios'}/'")
         if p.is_dir():
             raise InputError(f"{what} path is a directory", file=p,

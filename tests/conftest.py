@@ -1,0 +1,52 @@
+"""Shared fixtures. Lab tests (marker ``lab``) need root and are skipped without it."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TOPOLOGIES = ROOT / "topologies"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.geteuid() == 0:
+        return
+    skip = pytest.mark.skip(reason="lab test: needs root (run 'sudo make test')")
+    for item in items:
+        if "lab" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny():
+    from anycastlab.topology import load_topology
+
+    return load_topology(TOPOLOGIES / "tiny.yaml")
+
+
+@pytest.fixture(scope="session")
+def world():
+    from anycastlab.topology import load_topology
+
+    return load_topology(TOPOLOGIES / "world.yaml")
+
+
+@pytest.fixture
+def write_topo(tmp_path: Path):
+    """Write a topology text to a file and return its path."""
+
+    def _write(text: str, name: str = "topo.yaml") -> Path:
+        p = tmp_path / name
+        p.write_text(text)
+        return p
+
+    return _write
+
+
+@pytest.fixture(scope="session")
+def bird_available() -> bool:
+    return shutil.which("bird") is not None

@@ -1,0 +1,86 @@
+"""The command line: exit codes, messages, no tracebacks."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from anycastlab import cli
+
+from conftest import ROOT, TOPOLOGIES
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "anycastlab.cli", *args], capture_output=True,
+                          text=True, cwd=ROOT, env={**os.environ, **(env or {})}, timeout=120)
+
+
+def test_check_prints_counts_and_latency_table():
+    res = run("check", "tiny")
+    assert res.returncode == 0, res.stderr
+    assert "9 routers" in res.stdout and "41.877" in res.stdout
+
+
+def test_check_json():
+    res = run("check", str(TOPOLOGIES / "world.yaml"), "--json")
+    data = json.loads(res.stdout)
+    assert data["counts"]["pops"] >= 6 and len(data["links"]) == data["counts"]["links"]
+
+
+def test_bad_input_exit_2_without_traceback(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text((TOPOLOGIES / "tiny.yaml").read_text().replace("asn: 65002", "asn: 65001"))
+    res = run("check", str(bad))
+    assert res.returncode == 2
+    assert "duplicate ASN 65001" in res.stderr and "fix:" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_missing_file_exit_2():
+    res = run("check", "no-such-topology")
+    assert res.returncode == 2 and "not found" in res.stderr
+
+
+def test_render_writes_configs(tmp_path):
+    res = run("render", "tiny", "--out", str(tmp_path))
+    assert res.returncode == 0, res.stderr
+    assert (tmp_path / "tra-lon" / "bird.conf").is_file()
+    assert json.loads((tmp_path / "addresses.json").read_text())["h-c1"]["kind"] == "host"
+
+
+def test_up_without_root(monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    code = cli.main(["up", "tiny", "--runs-dir", str(tmp_path)])
+    assert code == 2
+    assert "needs root" in capsys.readouterr().err and not list(tmp_path.iterdir())
+
+
+def test_bird_missing_render(monkeypatch, tmp_path, capsys):
+    from anycastlab import bird
+
+    monkeypatch.setattr(bird.shutil, "which", lambda name: None)
+    monkeypatch.setattr(bird, "Path", lambda p: tmp_path / "absent")
+    code = cli.main(["render", "tiny", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "'bird' binary" in err and "make setup" in err
+
+
+def test_bird_missing_lab(monkeypatch, tmp_path, tiny):
+    from anycastlab import bird, lab
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(bird.shutil, "which", lambda name: None)
+    monkeypatch.setattr(bird, "Path", lambda p: tmp_path / "absent")
+    with pytest.raises(Exception) as info:
+        lab.Lab(tiny, runs_dir=tmp_path / "runs").start()
+    assert "bird" in str(info.value) and "make setup" in str(info.value)
+    assert not (tmp_path / "runs").exists(), "nothing may be left behind"
+
+
+def test_exec_without_lab(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    code = cli.main(["exec", "--runs-dir", str(tmp_path), "tra-lon", "--", "true"])
+    assert code == 2 and "no running lab" in capsys.readouterr().err

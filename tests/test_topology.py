@@ -1,0 +1,189 @@
+"""Topology validation: one test per bad-input case, and the latency model."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from anycastlab.errors import InputError, TopologyError
+from anycastlab.topology import great_circle_km, link_latency, load_topology, Settings, City
+
+from conftest import TOPOLOGIES
+
+TINY = (TOPOLOGIES / "tiny.yaml").read_text()
+
+
+def load_text(write_topo, text: str):
+    return load_topology(write_topo(text))
+
+
+def expect_error(write_topo, text: str, *fragments: str, key: str | None = None,
+                 line: int | None = None) -> TopologyError:
+    with pytest.raises(InputError) as info:
+        load_text(write_topo, text)
+    err = info.value
+    msg = str(err)
+    for frag in fragments:
+        assert frag in msg, f"{frag!r} not in {msg!r}"
+    assert err.fix, "every error must say how to fix it"
+    assert err.file and err.file.endswith(".yaml")
+    if key is not None:
+        assert err.key == key, msg
+    if line is not None:
+        assert err.line == line, msg
+    return err
+
+
+def test_shipped_topologies_load(tiny, world):
+    assert len(tiny.cdn.cities) == 2 and len(tiny.clients()) == 3 and len(tiny.transits()) == 2
+    assert len(world.cdn.cities) >= 6 and len(world.clients()) >= 20
+    assert len({world.routers[f"{c.id}-{c.cities[0]}"].city for c in world.clients()}) >= 10
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputError) as info:
+        load_topology(tmp_path / "nope.yaml")
+    assert "not found" in str(info.value) and "nope.yaml" in str(info.value)
+
+
+def test_yaml_syntax_error_names_line(write_topo):
+    text = TINY.replace("  - {id: tra, asn: 64600,", "  - {id: tra, asn: [64600,")
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if "[64600" in l)
+    err = expect_error(write_topo, text, "YAML syntax error")
+    assert err.line is not None and abs(err.line - line) <= 1
+
+
+def test_unknown_key_names_key_and_line(write_topo):
+    text = TINY.replace('role: transit, cities: [nyc, lon]}\n  - {id: trb',
+                        'role: transit, colour: red, cities: [nyc, lon]}\n  - {id: trb')
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if "colour" in l)
+    expect_error(write_topo, text, "unknown key 'colour'", key="ases[1].colour", line=line)
+
+
+def test_unknown_city(write_topo):
+    text = TINY.replace("role: client, cities: [nyc]}", "role: client, cities: [par]}")
+    expect_error(write_topo, text, "unknown city 'par'", "nyc, lon", key="ases[3].cities[0]")
+
+
+def test_unknown_as_in_relationship(write_topo):
+    text = TINY.replace("{provider: tra, customer: c1}", "{provider: trx, customer: c1}")
+    expect_error(write_topo, text, "unknown AS 'trx'", key="relationships[3].provider")
+
+
+def test_unknown_router_in_link(write_topo):
+    text = TINY.replace("[c1-nyc, tra-nyc]", "[c1-lon, tra-nyc]")
+    expect_error(write_topo, text, "unknown router 'c1-lon'", "<as id>-<city id>", key="links[7].a")
+
+
+def test_duplicate_as_id(write_topo):
+    text = TINY.replace("{id: c2, asn: 65002", "{id: c1, asn: 65002")
+    expect_error(write_topo, text, "duplicate AS id 'c1'", key="ases[4].id")
+
+
+def test_duplicate_city_id(write_topo):
+    text = TINY.replace("{id: lon, name: London", "{id: nyc, name: London")
+    expect_error(write_topo, text, "duplicate city id 'nyc'", key="cities[1].id")
+
+
+def test_duplicate_asn(write_topo):
+    text = TINY.replace("asn: 65002", "asn: 65001")
+    expect_error(write_topo, text, "duplicate ASN 65001", "c1", key="ases[4].asn")
+
+
+def test_link_to_itself(write_topo):
+    text = TINY.replace("[c1-nyc, tra-nyc]", "[tra-nyc, tra-nyc]")
+    expect_error(write_topo, text, "link from 'tra-nyc' to itself", key="links[7]")
+
+
+def test_duplicate_link(write_topo):
+    text = TINY.replace("[c1-nyc, tra-nyc]", "[c1-nyc, tra-nyc]\n  - [tra-nyc, c1-nyc]")
+    expect_error(write_topo, text, "duplicate link", key="links[8]")
+
+
+def test_negative_latency(write_topo):
+    text = TINY.replace("[c1-nyc, tra-nyc]", "{a: c1-nyc, b: tra-nyc, latency_ms: -3}")
+    line = next(i for i, l in enumerate(text.splitlines(), 1) if "latency_ms: -3" in l)
+    expect_error(write_topo, text, "greater than or equal to 0", key="links[7].latency_ms", line=line)
+
+
+def test_client_with_no_provider(write_topo):
+    text = TINY.replace("  - {provider: tra, customer: c1}\n", "").replace("  - [c1-nyc, tra-nyc]\n", "")
+    expect_error(write_topo, text, "client AS 'c1' has no provider", key="ases[3]")
+
+
+def test_cdn_with_no_pop(write_topo):
+    text = TINY.replace('role: cdn, cities: [nyc, lon]}', 'role: cdn, cities: []}')
+    expect_error(write_topo, text, "at least 1 item", key="ases[0].cities")
+
+
+def test_cdn_missing(write_topo):
+    text = TINY.replace("role: cdn,", "role: transit,")
+    expect_error(write_topo, text, "exactly one is needed", key="ases")
+
+
+def test_inter_as_link_without_relationship(write_topo):
+    text = TINY.replace("[c2-lon, trb-lon]", "[c2-lon, trb-lon]\n  - [c1-nyc, trb-nyc]")
+    expect_error(write_topo, text, "no relationship", key="links[9]")
+
+
+def test_transit_split_in_two(write_topo):
+    text = TINY.replace("  - [tra-nyc, tra-lon]\n", "")
+    expect_error(write_topo, text, "transit AS 'tra' is split", key="ases[1]")
+
+
+def test_client_that_cannot_reach_any_pop(write_topo):
+    # an isolated regional carrier that neither reaches the CDN nor buys transit
+    text = TINY.replace("ases:\n", "ases:\n  - {id: iso, asn: 64900, name: Island Net, role: transit, cities: [lon]}\n"
+                        "  - {id: c9, asn: 65009, name: Stranded, role: client, cities: [lon]}\n")
+    text = text.replace("relationships:\n", "relationships:\n  - {provider: iso, customer: c9}\n")
+    text = text.replace("links:\n", "links:\n  - [c9-lon, iso-lon]\n")
+    err = expect_error(write_topo, text, "client AS 'c9' cannot reach any CDN PoP", "valley-free")
+    assert err.key == "ases[1]"
+
+
+def test_wrong_type_and_bad_role(write_topo):
+    expect_error(write_topo, TINY.replace("role: client, cities: [nyc]", "role: eyeball, cities: [nyc]"),
+                 "'cdn', 'transit' or 'client'", key="ases[3].role")
+
+
+def test_top_level_not_mapping(write_topo):
+    expect_error(write_topo, "- just\n- a list\n", "mapping")
+
+
+def test_great_circle_hand_computed():
+    # London (51.5072, -0.1276) to New York (40.7128, -74.0060): the haversine
+    # formula by hand gives 5570.2 km; one degree of longitude on the equator
+    # is 2*pi*6371/360 = 111.195 km.
+    assert great_circle_km(51.5072, -0.1276, 40.7128, -74.0060) == pytest.approx(5570.24, abs=0.05)
+    assert great_circle_km(0, 0, 0, 1) == pytest.approx(2 * math.pi * 6371 / 360, rel=1e-9)
+    assert great_circle_km(10, 20, 10, 20) == 0
+
+
+def test_link_latency_formula():
+    s = Settings()
+    lon = City("lon", "London", 51.5072, -0.1276)
+    nyc = City("nyc", "New York", 40.7128, -74.0060)
+    # 5570.24 km * 1.5 / 200 km/ms + 0.1 ms = 41.877 ms one way
+    assert link_latency(s, lon, nyc) == pytest.approx(41.877, abs=0.001)
+    assert link_latency(s, lon, lon) == s.intra_city_ms == 0.5
+    s2 = Settings(path_inflation=2.0, per_hop_ms=0.0)
+    assert link_latency(s2, lon, nyc) == pytest.approx(5570.24 * 2 / 200, abs=0.001)
+
+
+def test_latency_override_is_used(write_topo):
+    text = TINY.replace("[tra-nyc, tra-lon]", "{a: tra-nyc, b: tra-lon, latency_ms: 33.3}")
+    topo = load_text(write_topo, text)
+    link = next(lk for lk in topo.links if {lk.a, lk.b} == {"tra-nyc", "tra-lon"})
+    assert link.latency_ms == 33.3 and link.overridden
+
+
+def test_valley_free_reach_tiny(tiny):
+    # c2 (behind B) reaches A's customers through the A--B peering, and the CDN
+    assert tiny.valley_free_reach("c2") == {"trb", "tra", "cdn", "c1", "c3"}
+    # a provider never carries traffic between its two providers: c3 is not transit
+    assert tiny.relation("c3", "tra") == "provider" and tiny.relation("tra", "c3") == "customer"
+
+
+def test_ibgp_groups(tiny):
+    assert tiny.ibgp_groups("tra") == [["tra-nyc", "tra-lon"]]
+    assert tiny.ibgp_groups("cdn") == [["cdn-nyc"], ["cdn-lon"]]
