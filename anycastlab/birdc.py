@@ -7,7 +7,6 @@ namespace while BIRD runs inside a node's namespace.
 """
 from __future__ import annotations
 
-import os
 import re
 import socket
 from dataclasses import dataclass
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from .errors import LabError
+from .sockets import connect_unix
 
 
 class BirdClient:
@@ -27,7 +27,7 @@ class BirdClient:
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
                 s.settimeout(self.timeout)
-                self._connect(s)
+                connect_unix(s, self.path)
                 f = s.makefile("rwb")
                 self._read(f)  # greeting
                 f.write(cmd.encode() + b"\n")
@@ -36,17 +36,6 @@ class BirdClient:
         except OSError as exc:
             raise LabError(f"cannot talk to BIRD: {exc}", file=self.path,
                            fix="is the lab still up? see 'anycastlab up'") from None
-
-    def _connect(self, s: socket.socket) -> None:
-        """Connect, also when the path is longer than a sockaddr_un holds."""
-        if len(str(self.path)) < 100:
-            s.connect(str(self.path))
-            return
-        dirfd = os.open(self.path.parent, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            s.connect(f"/proc/self/fd/{dirfd}/{self.path.name}")
-        finally:
-            os.close(dirfd)
 
     def _read(self, f) -> str:  # type: ignore[no-untyped-def]
         lines = []

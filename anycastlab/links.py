@@ -14,6 +14,7 @@ Backends:
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -119,10 +120,12 @@ class UserspaceBackend(LinkBackend):
         spec_path, ctl, ready = folder / "shaper.json", folder / "shaper.sock", folder / "shaper.ready"
         spec_path.write_text(json.dumps({"queues": spec}, indent=1))
         log = open(folder / "shaper.log", "wb")
-        cmd = [sys.executable, "-m", "anycastlab.shaper", "--spec", str(spec_path),
-               "--control", str(ctl), "--ready", str(ready)]
+        # run in the run folder with relative paths: socket paths must stay short
+        cmd = [sys.executable, "-m", "anycastlab.shaper", "--spec", spec_path.name,
+               "--control", ctl.name, "--ready", ready.name]
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
         self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd=Path(__file__).parent.parent)
+                                     start_new_session=True, cwd=folder, env=env)
         log.close()
         self.entry = ProcEntry.of("shaper", self.proc.pid, None, cmd)
         record(self.entry)

@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""`make bench`: bring-up times, RTT fidelity and shaper throughput.
+
+Benchmarks report medians and ratios against targets; they are not tests
+and never fail a build. Needs root. Prints a table and writes
+bench/results/foundation.json (plus shaper.json from shaper_bench.py).
+
+    sudo .venv/bin/python bench/run.py [--runs 3] [--quick]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from anycastlab.lab import Lab  # noqa: E402
+from anycastlab.links import kernel_has_netem  # noqa: E402
+from anycastlab.topology import load_topology  # noqa: E402
+
+RESULTS = REPO / "bench" / "results"
+TARGETS = {"world_up_s": 20.0, "shaper_pps": 50_000}
+TIME_RE = re.compile(r"time=([\d.]+) ms")
+
+
+def bound(expected: float) -> float:
+    return max(0.5, 0.02 * expected)
+
+
+def ping_pair(lab: Lab, intf: Any) -> dict[str, Any]:
+    out = lab.run(intf.node, ["ping", "-n", "-c", "7", "-i", "0.05", "-W", "2", intf.peer_ip],
+                  check=False)
+    times = [float(t) for t in TIME_RE.findall(out)]
+    expected = 2 * intf.latency_ms
+    got = statistics.median(times) if times else float("nan")
+    return {"a": intf.node, "b": intf.peer_node, "expected_ms": round(expected, 3),
+            "median_ms": round(got, 3), "abs_err_ms": round(abs(got - expected), 3),
+            "within_bound": bool(times) and abs(got - expected) <= bound(expected)}
+
+
+def fidelity(lab: Lab) -> dict[str, Any]:
+    """Ping every adjacent pair (8 at a time) and compare with 2 × one-way latency."""
+    pairs = [i for n in lab.plan.nodes.values() for i in n.interfaces if i.node < i.peer_node]
+    with ThreadPoolExecutor(8) as pool:
+        rows = list(pool.map(lambda i: ping_pair(lab, i), pairs))
+    errs = [r["abs_err_ms"] for r in rows]
+    return {"pairs": len(rows), "median_abs_err_ms": round(statistics.median(errs), 3),
+            "max_abs_err_ms": round(max(errs), 3),
+            "within_bound": sum(r["within_bound"] for r in rows),
+            "worst": sorted(rows, key=lambda r: -r["abs_err_ms"])[:5]}
+
+
+def bring_up(name: str, runs: int, backend: str, measure: bool) -> dict[str, Any]:
+    topo = load_topology(REPO / "topologies" / f"{name}.yaml")
+    times, teardown, fid = [], [], None
+    for k in range(runs):
+        lab = Lab(topo, runs_dir=REPO / "runs" / "bench", links=backend)
+        t0 = time.monotonic()
+        try:
+            lab.start()
+            times.append(round(time.monotonic() - t0, 2))
+            print(f"  {name} [{backend}] run {k + 1}/{runs}: up and converged in {times[-1]} s",
+                  flush=True)
+            if measure and k == runs - 1:
+                fid = fidelity(lab)
+        finally:
+            t1 = time.monotonic()
+            lab.stop()
+            teardown.append(round(time.monotonic() - t1, 2))
+    return {"runs_s": times, "median_s": statistics.median(times),
+            "teardown_median_s": statistics.median(teardown), "fidelity": fid}
+
+
+def shaper(quick: bool) -> dict[str, Any] | None:
+    out = RESULTS / "shaper.json"
+    cmd = [sys.executable, str(REPO / "bench" / "shaper_bench.py"), "--out", str(out)]
+    if quick:
+        cmd.append("--quick")
+    res = subprocess.run(cmd, cwd=REPO)
+    if res.returncode != 0 or not out.exists():
+        return None
+    return json.loads(out.read_text())
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=3, help="bring-ups per topology (median)")
+    ap.add_argument("--quick", action="store_true", help="one run each, short shaper sweep")
+    ap.add_argument("--skip-shaper", action="store_true")
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print("bench needs root: sudo make bench", file=sys.stderr)
+        return 2
+    runs = 1 if args.quick else args.runs
+    backends = ["userspace"] + (["netem"] if kernel_has_netem() else [])
+    result: dict[str, Any] = {
+        "date": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": {
+            "cores": os.cpu_count(), "kernel": platform.release(), "python": platform.python_version()},
+        "targets": TARGETS, "netem_available": kernel_has_netem(), "bring_up": {}}
+    for backend in backends:
+        for name in ("tiny", "world"):
+            print(f"bring-up: {name} with {backend} links", flush=True)
+            result["bring_up"][f"{name}/{backend}"] = bring_up(name, runs, backend, measure=True)
+    if not args.skip_shaper:
+        print("shaper throughput (bench/shaper_bench.py)", flush=True)
+        result["shaper"] = shaper(args.quick)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "foundation.json").write_text(json.dumps(result, indent=2) + "\n")
+    report(result)
+    return 0
+
+
+def report(r: dict[str, Any]) -> None:
+    print("\n== anycastlab foundation benchmark ==")
+    print(f"{'what':44} {'value':>14} {'target':>10} {'ratio':>7}")
+    for key, b in r["bring_up"].items():
+        target = TARGETS["world_up_s"] if key.startswith("world") else None
+        ratio = f"{b['median_s'] / target:.2f}" if target else ""
+        print(f"{'up + converged, median, ' + key:44} {b['median_s']:>12} s "
+              f"{(str(target) + ' s') if target else '':>10} {ratio:>7}")
+        print(f"{'  teardown, median':44} {b['teardown_median_s']:>12} s")
+        f = b["fidelity"]
+        if f:
+            print(f"{'  RTT fidelity: median |err| over ' + str(f['pairs']) + ' pairs':44} "
+                  f"{f['median_abs_err_ms']:>11} ms")
+            print(f"{'  RTT fidelity: max |err|':44} {f['max_abs_err_ms']:>11} ms")
+            print(f"{'  pairs within max(0.5 ms, 2%)':44} {f['within_bound']:>9}/{f['pairs']}")
+    if not r["netem_available"]:
+        print(f"{'netem backend':44} {'unavailable (no sch_netem)':>14}")
+    s = r.get("shaper")
+    if s:
+        pps = s.get("max_pps_under_1pct_loss") or s.get("max_pps")
+        if pps:
+            print(f"{'shaper: max packets/s at <1% loss':44} {pps:>14} "
+                  f"{TARGETS['shaper_pps']:>10} {pps / TARGETS['shaper_pps']:>7.2f}")
+    print(f"\nwritten: {RESULTS / 'foundation.json'}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
