@@ -60,15 +60,37 @@ class ServicePlan:
     global G: 198.18.0.0/24; per provider k (CDN's providers in file order,
     k = 1, 2, ...): 198.18.k.0/24; per PoP p (CDN cities in file order,
     p = 1, 2, ...): unicast 198.19.p.0/24. Service address is .1 of each.
+    ``pop_providers`` lists, per PoP city, the providers it has a link to.
     """
 
     global_prefix: str
     provider_prefixes: dict[str, str]
     pop_prefixes: dict[str, str]
+    pop_providers: dict[str, list[str]]
 
     @staticmethod
     def address(prefix: str) -> str:
         return str(ipaddress.ip_network(prefix).network_address + 1)
+
+    def pop_announcements(self, pop: str) -> dict[str, tuple[str, list[str]]]:
+        """What PoP ``pop`` announces: name -> (prefix, providers to export to).
+
+        Names are ``global``, ``provider:<k>`` and ``unicast``. G goes to every
+        provider of the PoP, P_k only to k, U_p to every provider of the PoP.
+        """
+        provs = self.pop_providers[pop]
+        out = {"global": (self.global_prefix, list(provs))}
+        for k in provs:
+            out[f"provider:{k}"] = (self.provider_prefixes[k], [k])
+        out["unicast"] = (self.pop_prefixes[pop], list(provs))
+        return out
+
+    def scheme_targets(self) -> dict[str, str]:
+        """Every service address a client may probe: name -> address."""
+        out = {"global": self.address(self.global_prefix)}
+        out.update({f"provider:{k}": self.address(p) for k, p in self.provider_prefixes.items()})
+        out.update({f"unicast:{c}": self.address(p) for c, p in self.pop_prefixes.items()})
+        return out
 
 
 @dataclass
@@ -91,6 +113,11 @@ class AddressPlan:
 
 def client_host_name(asid: str) -> str:
     return f"h-{asid}"
+
+
+def edge_host_name(city: str) -> str:
+    """The PoP's edge host: ExaBGP speaker and anycast responder."""
+    return f"e-{city}"
 
 
 def plan_addresses(topo: Topology) -> AddressPlan:
@@ -131,11 +158,20 @@ def plan_addresses(topo: Topology) -> AddressPlan:
         _attach_host(nodes, router, client_host_name(a.id), topo.settings.lan_ms, next_intf)
 
     cdn = topo.cdn
+    for city in cdn.cities:
+        _attach_host(nodes, nodes[f"{cdn.id}-{city}"], edge_host_name(city),
+                     topo.settings.lan_ms, next_intf)
     providers = sorted(topo.providers_of(cdn.id), key=lambda t: topo.ases[t].index)
+    pop_providers = {}
+    for city in cdn.cities:
+        here = {nodes[i.peer_node].asid for i in nodes[f"{cdn.id}-{city}"].interfaces
+                if nodes[i.peer_node].kind == "router"}
+        pop_providers[city] = [k for k in providers if k in here]
     services = ServicePlan(
         global_prefix="198.18.0.0/24",
         provider_prefixes={k: f"198.18.{i}.0/24" for i, k in enumerate(providers, start=1)},
         pop_prefixes={c: f"198.19.{i}.0/24" for i, c in enumerate(cdn.cities, start=1)},
+        pop_providers=pop_providers,
     )
     return AddressPlan(nodes, services)
 

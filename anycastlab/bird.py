@@ -44,10 +44,44 @@ def proto_name(prefix: str, peer: str) -> str:
     return f"{prefix}_{peer.replace('-', '_')}"
 
 
+RETURN_TABLE_BASE = 100  # kernel table of the i-th provider's return path: 100 + i
+EXPORT_TO = 100  # large community (CDN ASN, EXPORT_TO, neighbour ASN): "export there"
+
+
+def return_tables(topo: Topology, plan: AddressPlan, node: Node) -> list[dict[str, Any]]:
+    """Per-provider return paths at a PoP border router.
+
+    Replies sourced from P_k must leave through provider k, as a per-provider
+    deployment would: an ``ip rule from P_k`` (set by the Lab) selects a table
+    whose default route points at provider k's router, kept by BIRD so it
+    follows the link's state.
+    """
+    if topo.ases[node.asid].role != "cdn":
+        return []
+    out = []
+    providers = list(plan.services.provider_prefixes)
+    for k in plan.services.pop_providers[node.city]:
+        intf = next(i for i in node.interfaces if plan.nodes[i.peer_node].asid == k)
+        idx = providers.index(k) + 1
+        out.append({"name": f"ret_{k}", "provider": k, "prefix": plan.services.provider_prefixes[k],
+                    "gateway": intf.peer_ip, "kernel_table": RETURN_TABLE_BASE + idx,
+                    "priority": 1000 + idx})
+    return out
+
+
+def speaker_session(topo: Topology, plan: AddressPlan, node: Node) -> dict[str, Any] | None:
+    """The iBGP session from a PoP border router to its edge host's ExaBGP."""
+    if topo.ases[node.asid].role != "cdn":
+        return None
+    lan = next(i for i in node.interfaces if plan.nodes[i.peer_node].kind == "host")
+    return {"name": "speaker", "host": lan.peer_node, "local": lan.ip, "neighbor": lan.peer_ip}
+
+
 def router_context(topo: Topology, plan: AddressPlan, node: Node,
                    timers: Timers = Timers()) -> dict[str, Any]:
     """Everything the template prints for one router."""
     me = topo.ases[node.asid]
+    is_cdn = me.role == "cdn"
     ospf, ebgp = [], []
     for intf in node.interfaces:
         peer = plan.nodes[intf.peer_node]
@@ -62,7 +96,8 @@ def router_context(topo: Topology, plan: AddressPlan, node: Node,
         ebgp.append({"name": proto_name("ebgp", peer.name), "peer": peer.name,
                      "relation": rel, "local_ip": intf.ip, "neighbor_ip": intf.peer_ip,
                      "peer_asn": topo.ases[peer.asid].asn, "role": role, "tag": tag,
-                     "local_pref": pref, "export_all": rel == "customer"})
+                     "local_pref": pref, "export_all": rel == "customer",
+                     "export_tag": topo.ases[peer.asid].asn if is_cdn else None})
     ibgp = []
     for group in topo.ibgp_groups(node.asid):
         if node.name in group:
@@ -74,7 +109,8 @@ def router_context(topo: Topology, plan: AddressPlan, node: Node,
         "city": topo.cities[node.city].name, "topology": topo.name,
         "router_id": node.loopback, "originate": [node.site_prefix],
         "ospf_interfaces": ospf if ibgp else [], "ibgp": ibgp, "ebgp": ebgp,
-        "timers": timers,
+        "timers": timers, "speaker": speaker_session(topo, plan, node),
+        "export_to": EXPORT_TO, "return_tables": return_tables(topo, plan, node),
     }
 
 

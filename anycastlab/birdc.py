@@ -49,6 +49,8 @@ class BirdClient:
                 continue
             code, sep, text = line[:4], line[4:5], line[5:]
             if code.isdigit():
+                if code == "8001":  # "Network not found": an empty answer, not an error
+                    return ""
                 if code[0] in "89":
                     raise OSError(f"BIRD error {code}: {text}")
                 if code != "0000" or text:

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import bird
-from .addressing import AddressPlan, Interface, Node, plan_addresses
+from . import bird, speaker
+from .addressing import AddressPlan, Interface, Node, edge_host_name, plan_addresses
 from .birdc import BirdClient, bgp_sessions, route_prefixes
 from .errors import ConvergenceTimeout, EnvironmentProblem, LabError
 from .links import LinkBackend, choose_backend, make_backend
@@ -61,7 +62,11 @@ class Lab:
         self.backend: Optional[LinkBackend] = None
         self.net = None
         self.mn: dict[str, object] = {}  # node name -> mininet Node
+        self.pids: dict[str, int] = {}  # node name -> PID of its shell (its namespace)
+        self.attached = False
         self.birds: dict[str, subprocess.Popen] = {}
+        self.procs: dict[str, subprocess.Popen] = {}  # "<kind>:<node>" -> responders, ExaBGP
+        self.health = speaker.Health()
         self.converge_seconds: Optional[float] = None
 
     # -- lifecycle ---------------------------------------------------------
@@ -91,6 +96,7 @@ class Lab:
             self.backend.start(intfs, self.record.folder, self.netns_pid, self.record.add_daemon)
             self.progress("shaping links", 1, 1)
             self._start_birds()
+            self._start_pops()
             self.wait_converged(self.converge_timeout)
             self.converge_seconds = round(time.monotonic() - t0, 2)
             self.record.data.update({"status": "up", "up_seconds": self.converge_seconds})
@@ -99,9 +105,24 @@ class Lab:
             self.stop()
             raise
 
+    @classmethod
+    def attach(cls, rec: RunRecord) -> "Lab":
+        """A handle on a lab that another process owns (read, probe, control).
+
+        ``stop()`` on it does nothing: only the owner tears its lab down.
+        """
+        from .topology import load_topology
+
+        lab = cls(load_topology(rec.data["topology_file"]), runs_dir=rec.folder.parent)
+        lab.record, lab.attached = rec, True
+        lab.pids = {n: v["shell_pid"] for n, v in rec.data["nodes"].items()}
+        lab.backend = make_backend(rec.data["link_backend"], lab)
+        lab.backend.attach(rec.folder)
+        return lab
+
     def stop(self) -> None:
         """Stop daemons, end every node; the namespaces and veths go with them."""
-        if self.record is None:
+        if self.record is None or self.attached:
             return
         self.record.data["status"] = "stopping"
         self.record.save()
@@ -113,7 +134,7 @@ class Lab:
                 node.cleanup()  # type: ignore[attr-defined]
             except Exception:
                 pass
-        for p in self.birds.values():
+        for p in [*self.birds.values(), *self.procs.values()]:
             try:
                 p.wait(timeout=1)
             except subprocess.TimeoutExpired:
@@ -122,6 +143,7 @@ class Lab:
         self.record.save()
         self.mn.clear()
         self.birds.clear()
+        self.procs.clear()
 
     # -- building ----------------------------------------------------------
     def _build_nodes(self) -> None:
@@ -138,6 +160,7 @@ class Lab:
             self.progress("creating nodes", i, total)
             h = self.net.addHost(node.name, cls=Host, ip=None)  # type: ignore[union-attr]
             self.mn[node.name] = h
+            self.pids[node.name] = h.pid
             a = self.topo.ases[node.asid]
             self.record.data["nodes"][node.name] = {
                 "kind": node.kind, "role": a.role, "as": a.id, "asn": a.asn, "city": node.city,
@@ -168,8 +191,73 @@ class Lab:
         total = len(self.plan.nodes)
         for i, node in enumerate(self.plan.nodes.values()):
             self.progress("configuring nodes", i, total)
-            self.run(node.name, ["sh", "-ec", node_script(node)])
+            self.run(node.name, ["sh", "-ec", node_script(node, self._extra_config(node))])
         self.progress("configuring nodes", total, total)
+
+    def _extra_config(self, node: Node) -> list[str]:
+        """PoP specifics: service addresses on the edge host, return-path rules."""
+        if node.kind == "host" and node.name.startswith("e-"):
+            return [f"ip addr add {a}/32 dev lo" for a in speaker.service_addresses(self.plan, node.city)]
+        return [f"ip rule add from {t['prefix']} lookup {t['kernel_table']} priority {t['priority']}"
+                for t in bird.return_tables(self.topo, self.plan, node)]
+
+    def _start_pops(self) -> None:
+        """On every edge host: the anycast responder, then ExaBGP."""
+        pops = list(self.topo.cdn.cities)
+        for i, pop in enumerate(pops):
+            self.progress("starting PoPs", i, len(pops))
+            self.start_responder(pop)
+            self._start_speaker(pop)
+        self.progress("starting PoPs", len(pops), len(pops))
+
+    def _spawn(self, kind: str, node: str, cmd: list[str], env: Optional[dict] = None) -> subprocess.Popen:
+        """Start a daemon inside a node, log to <node>/<kind>.out, record it."""
+        assert self.record is not None
+        d = self.record.node_dir(node)
+        with open(d / f"{kind}.out", "ab") as out:
+            p = self.mn[node].popen(cmd, cwd=str(d), stdout=out,  # type: ignore[attr-defined]
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                    env={**os.environ, **(env or {})})
+        self.procs[f"{kind}:{node}"] = p
+        self.record.add_daemon(ProcEntry.of(kind, p.pid, node, cmd))
+        return p
+
+    def start_responder(self, pop: str) -> None:
+        """Start (or restart) the UDP responder of a PoP; wait until it is bound."""
+        assert self.record is not None
+        host = edge_host_name(pop)
+        ready = self.record.node_dir(host) / "responder.ready"
+        ready.unlink(missing_ok=True)
+        p = self._spawn("responder", host, [sys.executable, "-m", "anycastlab.responder",
+                                            "--pop", pop, "--ready", ready.name,
+                                            *speaker.service_addresses(self.plan, pop)],
+                        env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+        deadline = time.monotonic() + 20
+        while not ready.exists():
+            if p.poll() is not None or time.monotonic() > deadline:
+                raise LabError(f"the responder on {host} did not start",
+                               file=ready.parent / "responder.out", fix="see that log")
+            time.sleep(0.02)
+
+    def stop_responder(self, pop: str) -> None:
+        """Kill a PoP's responder (its health check will then withdraw the PoP)."""
+        from .runrecord import stop_process
+
+        p = self.procs.pop(f"responder:{edge_host_name(pop)}", None)
+        if p is not None:
+            stop_process(ProcEntry.of("responder", p.pid))
+            p.wait(timeout=5)
+
+    def _start_speaker(self, pop: str) -> None:
+        assert self.record is not None
+        host = edge_host_name(pop)
+        conf = speaker.write_speaker_files(self.topo, self.plan, pop, self.record.node_dir(host),
+                                           self.health)
+        self._spawn("exabgp", host, [speaker.exabgp_binary(), conf.name], env=speaker.exabgp_env())
+
+    def speaker(self, pop: str) -> "speaker.SpeakerClient":
+        assert self.record is not None
+        return speaker.SpeakerClient(self.record.folder / edge_host_name(pop) / "speaker.sock")
 
     def _start_birds(self) -> None:
         assert self.record is not None
@@ -205,6 +293,12 @@ class Lab:
                     out.add(n.site_prefix)  # type: ignore[arg-type]
             elif n.asid in reach:
                 out.add(n.site_prefix)  # type: ignore[arg-type]
+        if self.topo.ases[me.asid].role != "cdn":
+            sv = self.plan.services
+            for pop, provs in sv.pop_providers.items():
+                if set(provs) & (reach | {me.asid}):
+                    out |= {sv.global_prefix, sv.pop_prefixes[pop]}
+            out |= {p for k, p in sv.provider_prefixes.items() if k in reach or k == me.asid}
         return out
 
     def wait_converged(self, timeout: float) -> None:
@@ -268,7 +362,11 @@ class Lab:
 
     # -- access ------------------------------------------------------------
     def netns_pid(self, node: str) -> int:
-        return int(self.mn[node].pid)  # type: ignore[attr-defined]
+        try:
+            return self.pids[node]
+        except KeyError:
+            raise LabError(f"unknown node '{node}'",
+                           fix=f"use one of: {', '.join(sorted(self.pids))}") from None
 
     def bird_socket(self, router: str) -> Path:
         assert self.record is not None
@@ -316,7 +414,7 @@ class Lab:
             self.run(intf.node, ["ip", "link", "set", "dev", intf.name, "up"])
 
 
-def node_script(node: Node) -> str:
+def node_script(node: Node, extra: Optional[list[str]] = None) -> str:
     """Shell commands that configure a node's namespace (one exec per node)."""
     lines = [
         "sysctl -qw net.ipv4.ip_forward=%d" % (1 if node.kind == "router" else 0),
@@ -332,4 +430,4 @@ def node_script(node: Node) -> str:
         lines.append(f"ip link set dev {i.name} up")
     if node.gateway:
         lines.append(f"ip route add default via {node.gateway}")
-    return "\n".join(lines)
+    return "\n".join(lines + (extra or []))

@@ -75,6 +75,9 @@ class LinkBackend:
     def set_delay(self, intf: "Interface", ms: float) -> None:
         raise NotImplementedError
 
+    def attach(self, folder: Path) -> None:
+        """Control a running lab's links from another process."""
+
     def stop(self) -> None:
         """Release backend processes; per-node state dies with the namespaces."""
 
@@ -148,6 +151,11 @@ class UserspaceBackend(LinkBackend):
             rules_file = folder / node / "shaper.rules"
             rules_file.write_text(text)
             self.runner.run(node, ["sh", "-c", f"iptables-restore --noflush < {rules_file}"])
+
+    def attach(self, folder: Path) -> None:
+        from . import shaper
+
+        self.client = shaper.ShaperClient(str(folder / "shaper.sock"))
 
     def set_delay(self, intf, ms):  # type: ignore[no-untyped-def]
         assert self.client is not None
