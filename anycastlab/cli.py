@@ -221,6 +221,136 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lab_for(args: argparse.Namespace, topo_name: Optional[str]):  # type: ignore[no-untyped-def]
+    """Attach to a running lab (of that topology, if given), or None."""
+    from .lab import Lab
+    from .runrecord import list_runs
+
+    for rec in reversed(list_runs(Path(args.runs_dir))):
+        if args.run and rec.id != args.run:
+            continue
+        if rec.data.get("status") == "up" and rec.owner_alive():
+            if topo_name is None or rec.data.get("topology") == topo_name:
+                return Lab.attach(rec)
+    return None
+
+
+def cmd_catchment(args: argparse.Namespace) -> int:
+    from . import catchment
+    from .lab import Lab, require_root
+
+    topo = _topology(args.topology)
+    require_root("'anycastlab catchment'")
+    lab = _lab_for(args, topo.name)
+    owned = lab is None
+    if owned:
+        _sigterm_as_interrupt()
+        with RichProgress(err) as progress:
+            lab = Lab(topo, runs_dir=Path(args.runs_dir), links=args.links, progress=progress)
+            lab.start()
+    else:
+        err.print(f"attached to running lab {lab.record.id}")
+    try:
+        rows = catchment.measure(lab, include_unicast=args.unicast)
+    finally:
+        if owned:
+            lab.stop()
+    if args.json:
+        print(json.dumps({"topology": topo.name, "run": lab.record.id, "clients": rows}, indent=2))
+        return 0
+    providers = list(lab.plan.services.provider_prefixes)
+    ref_label = "lowest-RTT PoP" if args.unicast else "nearest PoP"
+    table = Table(title=f"catchment on {topo.name}: the PoP whose responder answered")
+    for col in ("client", "city", ref_label, "G", "G: AS path at client",
+                *[f"P_{k}" for k in providers]):
+        table.add_column(col)
+
+    def cell(v: dict) -> str:
+        if v["pop"] is None:
+            return "[red]lost[/red]"
+        return f"{v['pop']} {v['rtt_ms']:.0f}ms" if args.unicast else v["pop"]
+
+    far = 0
+    for r in rows:
+        ref = catchment.reference_pop(r)
+        g = r["schemes"]["global"]
+        off = g["pop"] is not None and g["pop"] != ref
+        far += off
+        best = catchment.best_unicast(r)
+        table.add_row(r["client"], r["city"], f"{ref} {best[1]:.0f}ms" if best else ref,
+                      cell(g) + (" [yellow]≠[/yellow]" if off else ""),
+                      " ".join(map(str, g["as_path"])),
+                      *[cell(r["schemes"][k]) for k in providers])
+    out.print(table)
+    out.print(f"global anycast sends {far}/{len(rows)} clients to a PoP other than their "
+              f"{ref_label} (≠)")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from . import explain
+
+    if os.geteuid() != 0:
+        raise EnvironmentProblem("'anycastlab explain' reads the running BIRDs and needs root",
+                                 fix="use sudo")
+    lab = _lab_for(args, None)
+    if lab is None:
+        raise InputError("no running lab found",
+                         fix="start one with 'anycastlab up TOPOLOGY --hold' in another shell")
+    router = _client_router(lab, args.client)
+    addr = _target(lab, args.prefix)
+    hops = explain.walk(lab, router, addr)
+    if args.json:
+        print(json.dumps({"client": args.client, "target": addr, "hops": explain.as_dicts(hops)},
+                         indent=2))
+        return 0
+    out.print(f"[bold]why {router} reaches {addr} where it does[/bold] (lab {lab.record.id})")
+    for i, h in enumerate(hops, 1):
+        out.print(f"\n[bold]{i}. {h.router}[/bold]  AS{h.asn} {h.as_name}, {h.city}")
+        if not h.candidates:
+            out.print("   [red]no route[/red]")
+        for c in h.candidates:
+            star = "[green]*[/green]" if c["best"] else " "
+            path = " ".join(map(str, c["as_path"])) or "(originated here)"
+            igp = f", IGP cost {c['igp_cost']}" if c["igp_cost"] is not None else ""
+            why = "best" if c["best"] else f"loses on {c['lost_on']}"
+            out.print(f"  {star} via {c['via']:<9} {c['session']:<7} AS path {path:<24} "
+                      f"local-pref {c['local_pref']} ({c['learned_from']}){igp}  → {why}")
+        if h.next_router:
+            out.print(f"    packets go on to {h.next_router}")
+        if h.pop:
+            out.print(f"\n[bold green]→ answered by PoP {h.pop}[/bold green] "
+                      f"({lab.topo.cities[h.pop].name})")
+    return 0
+
+
+def _client_router(lab, name: str) -> str:  # type: ignore[no-untyped-def]
+    if name in lab.plan.nodes and lab.plan.nodes[name].kind == "router":
+        return name
+    asid = name[2:] if name.startswith("h-") else name
+    if asid in lab.topo.ases:
+        return f"{asid}-{lab.topo.ases[asid].cities[0]}"
+    raise InputError(f"unknown client '{name}'", key="CLIENT",
+                     fix=f"use a client AS id, e.g. {', '.join(a.id for a in lab.topo.clients()[:5])}")
+
+
+def _target(lab, text: str) -> str:  # type: ignore[no-untyped-def]
+    import ipaddress
+
+    sv = lab.plan.services
+    named = {"global": sv.global_prefix, "g": sv.global_prefix,
+             **{k: p for k, p in sv.provider_prefixes.items()},
+             **{f"unicast:{c}": p for c, p in sv.pop_prefixes.items()}}
+    if text in named:
+        return sv.address(named[text])
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise InputError(f"'{text}' is neither an address, a prefix nor a scheme name", key="PREFIX",
+                         fix=f"use an address or one of: {', '.join(named)}") from None
+    return str(net.network_address + (1 if net.prefixlen < 32 else 0))
+
+
 def _sigterm_as_interrupt() -> None:
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -267,6 +397,23 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--run", help="run id (default: the newest running lab)")
     runs_opt(sp)
     sp.set_defaults(func=cmd_exec)
+
+    sp = sub.add_parser("catchment", help="which PoP answers each client for G and each P_k (root)")
+    sp.add_argument("topology")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--unicast", action="store_true", help="also probe every PoP's unicast prefix")
+    sp.add_argument("--links", default="auto", choices=["auto", "netem", "userspace"])
+    sp.add_argument("--run", help="attach to this running lab (default: a running one of this topology)")
+    runs_opt(sp)
+    sp.set_defaults(func=cmd_catchment)
+
+    sp = sub.add_parser("explain", help="why a client lands where it does, hop by hop (root)")
+    sp.add_argument("client", help="client AS id (e.g. c2), its router or its host")
+    sp.add_argument("prefix", help="address, prefix, or 'global', a provider id, 'unicast:<pop>'")
+    sp.add_argument("--json", action="store_true")
+    sp.add_argument("--run", help="run id (default: the newest running lab)")
+    runs_opt(sp)
+    sp.set_defaults(func=cmd_explain)
 
     sp = sub.add_parser("clean", help="remove what dead runs left behind, from their records")
     runs_opt(sp)
