@@ -61,9 +61,50 @@ def fidelity(lab: Lab) -> dict[str, Any]:
             "worst": sorted(rows, key=lambda r: -r["abs_err_ms"])[:5]}
 
 
+def pop_convergence(lab: Lab) -> dict[str, Any]:
+    """Withdraw G at each PoP in turn: seconds until every client it served
+    answers from elsewhere, and after re-announcing, until all are back.
+    Polled with probes from the clients (resolution: one poll, ~0.1-0.2 s)."""
+    from anycastlab import catchment
+
+    g = lab.plan.services.address(lab.plan.services.global_prefix)
+    base = {r["client"]: r["schemes"]["global"]["pop"] for r in catchment.measure(lab)}
+
+    def pops(clients: list[str]) -> dict[str, Any]:
+        with ThreadPoolExecutor(8) as pool:
+            res = pool.map(lambda c: catchment.probe_from(lab, f"h-{c}", {"g": g}, timeout=0.5,
+                                                          tries=1)["g"]["pop"], clients)
+        return dict(zip(clients, res))
+
+    def until(clients: list[str], ok: Any, limit: float = 30) -> float:
+        t0 = time.monotonic()
+        while not all(ok(c, p) for c, p in pops(clients).items()):
+            if time.monotonic() - t0 > limit:
+                return float("nan")
+        return round(time.monotonic() - t0, 2)
+
+    rows = []
+    for pop in lab.topo.cdn.cities:
+        clients = [c for c, p in base.items() if p == pop]
+        if not clients:
+            continue
+        lab.speaker(pop).withdraw("global")
+        away = until(clients, lambda c, p: p not in (None, pop))
+        lab.speaker(pop).announce("global")
+        back = until(clients, lambda c, p: p == base[c])
+        rows.append({"pop": pop, "clients": len(clients), "withdraw_s": away, "announce_s": back})
+        print(f"  G withdrawn at {pop}: {len(clients)} clients moved in {away} s; "
+              f"re-announced: back in {back} s", flush=True)
+    return {"per_pop": rows,
+            "withdraw_median_s": round(statistics.median(r["withdraw_s"] for r in rows), 3),
+            "withdraw_max_s": max(r["withdraw_s"] for r in rows),
+            "announce_median_s": round(statistics.median(r["announce_s"] for r in rows), 3),
+            "announce_max_s": max(r["announce_s"] for r in rows)}
+
+
 def bring_up(name: str, runs: int, backend: str, measure: bool) -> dict[str, Any]:
     topo = load_topology(REPO / "topologies" / f"{name}.yaml")
-    times, teardown, fid = [], [], None
+    times, teardown, fid, conv = [], [], None, None
     for k in range(runs):
         lab = Lab(topo, runs_dir=REPO / "runs" / "bench", links=backend)
         t0 = time.monotonic()
@@ -74,12 +115,14 @@ def bring_up(name: str, runs: int, backend: str, measure: bool) -> dict[str, Any
                   flush=True)
             if measure and k == runs - 1:
                 fid = fidelity(lab)
+                conv = pop_convergence(lab)
         finally:
             t1 = time.monotonic()
             lab.stop()
             teardown.append(round(time.monotonic() - t1, 2))
-    return {"runs_s": times, "median_s": statistics.median(times),
-            "teardown_median_s": statistics.median(teardown), "fidelity": fid}
+    return {"runs_s": times, "median_s": round(statistics.median(times), 2),
+            "teardown_median_s": round(statistics.median(teardown), 2), "fidelity": fid,
+            "pop_convergence": conv}
 
 
 def shaper(quick: bool) -> dict[str, Any] | None:
@@ -136,6 +179,12 @@ def report(r: dict[str, Any]) -> None:
                   f"{f['median_abs_err_ms']:>11} ms")
             print(f"{'  RTT fidelity: max |err|':44} {f['max_abs_err_ms']:>11} ms")
             print(f"{'  pairs within max(0.5 ms, 2%)':44} {f['within_bound']:>9}/{f['pairs']}")
+        c = b.get("pop_convergence")
+        if c:
+            print(f"{'  G withdrawn at a PoP: clients moved, median':44} {c['withdraw_median_s']:>12} s"
+                  f"   (max {c['withdraw_max_s']} s)")
+            print(f"{'  G re-announced: clients back, median':44} {c['announce_median_s']:>12} s"
+                  f"   (max {c['announce_max_s']} s)")
     if not r["netem_available"]:
         print(f"{'netem backend':44} {'unavailable (no sch_netem)':>14}")
     s = r.get("shaper")
