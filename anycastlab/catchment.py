@@ -20,7 +20,13 @@ def probe_from(lab: Any, host: str, targets: dict[str, str], timeout: float = 2.
     argv = [sys.executable, "-m", "anycastlab.probe", "--timeout", str(timeout),
             "--tries", str(tries), "--rounds", str(rounds),
             *[f"{n}={a}" for n, a in targets.items()]]
-    return json.loads(lab.run(host, argv))
+    out = lab.run(host, argv)
+    try:
+        return json.loads(out)
+    except ValueError:
+        from .errors import LabError
+
+        raise LabError(f"the probe in {host} printed no result: {out[-200:]!r}") from None
 
 
 def as_path(lab: Any, router: str, addr: str) -> list[int]:

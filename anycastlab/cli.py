@@ -105,7 +105,12 @@ def cmd_render(args: argparse.Namespace) -> int:
     topo = _topology(args.topology)
     plan = plan_addresses(topo)
     outdir = Path(args.out)
-    paths = render_all(topo, plan, outdir)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        paths = render_all(topo, plan, outdir)
+    except OSError as exc:
+        raise InputError(f"cannot write into the output folder: {exc.strerror}", file=outdir,
+                         key="--out", fix="choose a folder you can write to") from None
     (outdir / "addresses.json").write_text(json.dumps(
         {n.name: {"kind": n.kind, "as": n.asid, "loopback": n.loopback, "site_prefix": n.site_prefix,
                   "interfaces": {i.name: i.cidr for i in n.interfaces}} for n in plan.nodes.values()},
@@ -179,6 +184,9 @@ def cmd_exec(args: argparse.Namespace) -> int:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     cmd = cmd or ["bash"]
     if cmd[0] == "birdc" and "-s" not in cmd:
+        if not (rec.folder / args.node / "bird.ctl").exists():
+            raise InputError(f"'{args.node}' runs no BIRD (it is a host)", key="NODE",
+                             fix="run birdc on a router, e.g. its gateway router")
         # BIRD's socket path is relative to the node's folder (see Lab._start_birds)
         os.chdir(rec.folder / args.node)
         cmd = ["birdc", "-s", "bird.ctl", *cmd[1:]]
@@ -391,7 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     runs_opt(sp)
     sp.set_defaults(func=cmd_up)
 
-    sp = sub.add_parser("exec", help="run a command inside a node of the running lab (root)")
+    sp = sub.add_parser("exec", help="run a command inside a node of the running lab (root)",
+                        description="Options (--run, --runs-dir) go before NODE; everything "
+                                    "after NODE is the command.")
     sp.add_argument("node")
     sp.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS... (default: bash)")
     sp.add_argument("--run", help="run id (default: the newest running lab)")

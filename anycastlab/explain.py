@@ -17,7 +17,11 @@ from typing import Any, Optional
 REL = {1: "customer", 2: "peer", 3: "provider", 0: "own"}
 ORIGIN = {"IGP": 0, "EGP": 1, "Incomplete": 2}
 
-HEAD = re.compile(r"^(?:(\S+/\d+)\s+)?\s*unicast \[(\S+) [^\]]*?(?: from (\S+))?\] (\*)?\s*\((\d+)(?:/(\d+))?\)")
+# "<prefix>  unicast [proto time from X] * (pref/igp) ...": the type may also be
+# unreachable/blackhole/prohibit, the IGP field "-" or "?" (next hop not
+# resolvable), and "s" marks a stale route.
+HEAD = re.compile(r"^(?:(\S+/\d+)\s+)?\s*([a-z]+) \[(\S+) [^\]]*?(?: from (\S+))?\]"
+                  r" (\*)?\s*\((\d+)s?(?:/([\d?-]+))?\)")
 
 
 @dataclass
@@ -26,6 +30,7 @@ class Route:
     best: bool
     igp_metric: Optional[int]
     from_addr: Optional[str]
+    reachable: bool = True
     via: Optional[str] = None
     iface: Optional[str] = None
     as_path: list[int] = field(default_factory=list)
@@ -33,6 +38,11 @@ class Route:
     origin: str = "IGP"
     med: Optional[int] = None
     communities: list[tuple[int, int, int]] = field(default_factory=list)
+
+    @property
+    def internal(self) -> bool:
+        """Learned inside the AS (iBGP, or the PoP's own speaker over iBGP)."""
+        return self.kind in ("iBGP", "speaker")
 
     @property
     def kind(self) -> str:
@@ -55,9 +65,11 @@ def parse_routes(text: str) -> list[Route]:
     for line in text.splitlines():
         m = HEAD.match(line)
         if m:
-            routes.append(Route(proto=m.group(2), best=bool(m.group(4)),
-                                igp_metric=int(m.group(6)) if m.group(6) else None,
-                                from_addr=m.group(3)))
+            igp = m.group(7)
+            routes.append(Route(proto=m.group(3), best=bool(m.group(5)),
+                                igp_metric=int(igp) if igp and igp.isdigit() else None,
+                                from_addr=m.group(4),
+                                reachable=m.group(2) == "unicast" and igp not in ("-", "?")))
             continue
         if not routes:
             continue
@@ -82,7 +94,15 @@ def parse_routes(text: str) -> list[Route]:
 
 
 def deciding_step(best: Route, other: Route, rid_best: str, rid_other: str) -> str:
-    """The first step of BIRD's BGP decision where ``best`` beats ``other``."""
+    """The first step of BIRD's BGP decision where ``best`` beats ``other``.
+
+    BIRD 2.0.12's order (bgp_rte_better), for the attributes this lab uses:
+    resolvable next hop, local preference, AS-path length, origin, MED (same
+    neighbour AS), eBGP over iBGP, IGP cost, router id, neighbour address.
+    (Stale routes, AIGP and cluster lists never occur here.)
+    """
+    if best.reachable and not other.reachable:
+        return "next hop unreachable"
     if best.local_pref != other.local_pref:
         return f"local preference {best.local_pref} > {other.local_pref}"
     if len(best.as_path) != len(other.as_path):
@@ -91,7 +111,7 @@ def deciding_step(best: Route, other: Route, rid_best: str, rid_other: str) -> s
         return f"origin {best.origin} over {other.origin}"
     if best.as_path[:1] == other.as_path[:1] and (best.med or 0) != (other.med or 0):
         return f"MED {best.med or 0} < {other.med or 0}"
-    if best.kind != other.kind and "iBGP" in (best.kind, other.kind):
+    if best.internal != other.internal:
         return "eBGP over iBGP"
     if (best.igp_metric or 0) != (other.igp_metric or 0):
         return f"IGP cost {best.igp_metric or 0} < {other.igp_metric or 0} (hot potato)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -124,6 +125,15 @@ class Lab:
         """Stop daemons, end every node; the namespaces and veths go with them."""
         if self.record is None or self.attached:
             return
+        blocked = _block_signals()
+        try:
+            self._teardown()
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+    def _teardown(self) -> None:
+        assert self.record is not None
         self.record.data["status"] = "stopping"
         self.record.save()
         if self.backend is not None:
@@ -153,6 +163,9 @@ class Lab:
 
         setLogLevel("error")
         assert self.record is not None
+        # Mininet.init() would raise the *host's* sysctl limits (fixLimits);
+        # the lab must not touch the root namespace, so mark it done.
+        Mininet.inited = True
         self.net = Mininet(topo=None, build=False, controller=None, autoSetMacs=False,
                            waitConnected=False)
         total = len(self.plan.nodes)
@@ -170,9 +183,7 @@ class Lab:
                 "interfaces": [{"name": f.name, "ip": f.cidr, "peer": f.peer_node,
                                 "one_way_ms": f.latency_ms} for f in node.interfaces],
             }
-            if i % 16 == 0:
-                self.record.save()
-        self.record.save()
+            self.record.save()  # before the next node: a SIGKILL must not lose a shell
         self.progress("creating nodes", total, total)
 
     def _build_links(self) -> None:
@@ -288,7 +299,8 @@ class Lab:
                 continue
             role = self.topo.ases[n.asid].role
             if role == "cdn":
-                nbrs = {self.plan.nodes[i.peer_node].asid for i in n.interfaces}
+                nbrs = {self.plan.nodes[i.peer_node].asid for i in n.interfaces
+                        if self.plan.nodes[i.peer_node].kind == "router"} - {n.asid}
                 if nbrs & (reach | {me.asid}):
                     out.add(n.site_prefix)  # type: ignore[arg-type]
             elif n.asid in reach:
@@ -377,8 +389,12 @@ class Lab:
 
     def exec(self, node: str, argv: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
         """Run a command inside a node's namespace and wait for it."""
-        return subprocess.run(["mnexec", "-a", str(self.netns_pid(node)), *argv],
-                              capture_output=True, text=True, timeout=timeout)
+        try:
+            return subprocess.run(["mnexec", "-a", str(self.netns_pid(node)), *argv],
+                                  capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise LabError(f"command timed out after {timeout:.0f} s in {node}: "
+                           f"{' '.join(argv)}") from None
 
     def run(self, node: str, argv: list[str], check: bool = True, timeout: float = 60) -> str:
         """Run a command inside a node's namespace; return its stdout."""
@@ -412,6 +428,16 @@ class Lab:
     def link_up(self, a: str, b: str) -> None:
         for intf in self._pair(a, b):
             self.run(intf.node, ["ip", "link", "set", "dev", intf.name, "up"])
+
+
+def _block_signals() -> bool:
+    """Hold Ctrl-C/SIGTERM while tearing down, so tear-down runs to the end."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    return True
 
 
 def node_script(node: Node, extra: Optional[list[str]] = None) -> str:

@@ -150,7 +150,7 @@ class UserspaceBackend(LinkBackend):
             (folder / node).mkdir(exist_ok=True)
             rules_file = folder / node / "shaper.rules"
             rules_file.write_text(text)
-            self.runner.run(node, ["sh", "-c", f"iptables-restore --noflush < {rules_file}"])
+            self.runner.run(node, ["iptables-restore", "--noflush", str(rules_file)])
 
     def attach(self, folder: Path) -> None:
         from . import shaper

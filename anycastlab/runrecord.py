@@ -139,27 +139,36 @@ def find_running(runs_dir: Path = DEFAULT_RUNS_DIR, run_id: Optional[str] = None
     return None
 
 
-def stop_process(entry: ProcEntry, group: bool = False, timeout: float = 3.0) -> bool:
-    """SIGTERM, wait, then SIGKILL the recorded process if it is still ours."""
-    if not entry.alive():
+def stop_process(entry: ProcEntry, timeout: float = 3.0,
+                 first: signal.Signals = signal.SIGTERM) -> bool:
+    """Signal the recorded process, and only it: SIGTERM (or ``first``), wait,
+    then SIGKILL. A pidfd is opened *before* the identity check, so a PID that
+    is recycled meanwhile can never receive the signal."""
+    return _stop(entry.pid, entry.alive, timeout, first)
+
+
+def _stop(pid: int, still_ours, timeout: float, first: signal.Signals) -> bool:  # type: ignore[no-untyped-def]
+    try:
+        fd = os.pidfd_open(pid)
+    except OSError:
         return False
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            if group:
-                os.killpg(entry.pid, sig if sig == signal.SIGKILL else signal.SIGHUP)
-            else:
-                os.kill(entry.pid, sig)
-        except ProcessLookupError:
-            return True
-        except PermissionError:
+    try:
+        if not still_ours():
             return False
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            _reap(entry.pid)
-            if not entry.alive():
+        for sig in (first, signal.SIGKILL):
+            try:
+                signal.pidfd_send_signal(fd, sig)
+            except ProcessLookupError:
                 return True
-            time.sleep(0.02)
-    return True
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                _reap(pid)
+                if not still_ours():
+                    return True
+                time.sleep(0.02)
+        return True
+    finally:
+        os.close(fd)
 
 
 def _reap(pid: int) -> None:
@@ -190,23 +199,36 @@ def pids_in_netns(inodes: set[int]) -> list[int]:
 
 
 def clean_run(rec: RunRecord) -> list[str]:
-    """Remove what a run created, from its record alone; returns what was done."""
+    """Remove what a run created, from its record alone; returns what was done.
+
+    Order: recorded daemons, then any other process inside one of the lab's
+    namespaces (e.g. a command started with 'anycastlab exec'), then the node
+    shells. A namespace counts as the lab's only if a recorded process (PID
+    and start time verified) is still inside it when cleaning starts: inode
+    numbers of dead namespaces get reused.
+    """
     done: list[str] = []
+    recorded = {v["netns_inode"] for v in rec.data["nodes"].values() if v.get("netns_inode")}
+    ours = {netns_inode(p.pid) for p in [*rec.daemons(), *rec.shells()] if p.alive()}
+    ours &= recorded
     for d in rec.daemons():
         if stop_process(d):
             done.append(f"stopped {d.name} (pid {d.pid})")
-    # processes still inside the lab's own namespaces (e.g. an 'exec' left behind)
-    inodes = {v["netns_inode"] for v in rec.data["nodes"].values()
-              if v.get("netns_inode") and v.get("shell_pid")
-              and same_process(v["shell_pid"], v.get("shell_starttime"))}
     shells = {s.pid for s in rec.shells()}
-    for pid in pids_in_netns(inodes) if inodes else []:
-        if pid not in shells:
-            if stop_process(ProcEntry.of("leftover", pid)):
+
+    def sweep() -> None:
+        for pid in pids_in_netns(ours) if ours else []:
+            if pid in shells:
+                continue
+            if _stop(pid, lambda p=pid: netns_inode(p) in ours and not _is_zombie(p), 3.0,
+                     signal.SIGTERM):
                 done.append(f"stopped leftover pid {pid} in a lab namespace")
+
+    sweep()
     for s in rec.shells():
-        if stop_process(s, group=True):
+        if stop_process(s, first=signal.SIGHUP):  # as Mininet ends its shells
             done.append(f"stopped node {s.node} (shell pid {s.pid})")
+    sweep()
     rec.data["status"] = "cleaned"
     rec.save()
     return done

@@ -38,6 +38,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import LabError
 from .sockets import connect_unix
 
 CLONE_NEWNET = 0x40000000
@@ -48,7 +49,7 @@ MAX_LEAD = 0.5e-3                 # cap on the timer-lateness compensation
 _MAX_LINE = 1 << 16
 
 
-class ShaperError(RuntimeError):
+class ShaperError(LabError, RuntimeError):
     """A shaper request failed or the shaper could not be reached."""
 
 

@@ -76,8 +76,15 @@ def speaker_context(topo: Topology, plan: AddressPlan, pop: str, *, python: str,
 
 
 def render_speaker(topo: Topology, plan: AddressPlan, pop: str, workdir: Path) -> str:
+    """ExaBGP splits its ``run`` line on spaces (and starts the process in a
+    folder of its own), so the paths there must be absolute and space-free."""
+    for path in (sys.executable, str(API_SCRIPT), str(workdir)):
+        if any(c.isspace() for c in path):
+            raise EnvironmentProblem(f"ExaBGP cannot use a path with spaces: {path}",
+                                     fix="use a checkout folder and --runs-dir without spaces")
     return render_template("exabgp.conf.j2", speaker_context(
-        topo, plan, pop, python=sys.executable, api_script=str(API_SCRIPT), workdir=str(workdir)))
+        topo, plan, pop, python=sys.executable, api_script=str(API_SCRIPT),
+        workdir=str(workdir.resolve())))
 
 
 def exabgp_binary() -> str:

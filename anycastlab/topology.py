@@ -24,6 +24,9 @@ MAX_NODE_NAME = 11  # Linux interface names are 15 chars: "<node>-e<N>" must fit
 
 ID_AS = r"^[a-z][a-z0-9]{0,5}$"
 ID_CITY = r"^[a-z][a-z0-9]{1,3}$"
+TOPO_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"  # goes into run folder names
+DISPLAY_NAME = r'^[^"\\\x00-\x1f]{1,80}$'  # printed into daemon configs: no quotes, no newlines
+RESERVED_AS_IDS = {"h", "e"}  # "h-<as>" and "e-<city>" name hosts; routers must not clash
 
 Role = Literal["cdn", "transit", "client"]
 Rel = Literal["customer", "peer", "provider"]  # what the *neighbour* is to us
@@ -44,7 +47,7 @@ class Settings(_Strict):
 
 class CitySpec(_Strict):
     id: str = Field(pattern=ID_CITY)
-    name: str
+    name: str = Field(pattern=DISPLAY_NAME)
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
 
@@ -52,7 +55,7 @@ class CitySpec(_Strict):
 class ASSpec(_Strict):
     id: str = Field(pattern=ID_AS)
     asn: int = Field(ge=1, le=4294967294)
-    name: str
+    name: str = Field(pattern=DISPLAY_NAME)
     role: Role
     cities: list[str] = Field(min_length=1)
 
@@ -76,8 +79,8 @@ class LinkSpec(_Strict):
 
 
 class TopologySpec(_Strict):
-    name: str
-    description: str = ""
+    name: str = Field(pattern=TOPO_NAME)
+    description: str = Field("", pattern=r"^[^\x00-\x09\x0b-\x1f]*$")
     settings: Settings = Settings()
     cities: list[CitySpec] = Field(min_length=1)
     ases: list[ASSpec] = Field(min_length=1)
@@ -276,8 +279,10 @@ def _pydantic_error(src: YamlSource, exc: ValidationError) -> TopologyError:
                              fix=f"add '{loc[-1]}: ...' (see docs/topology.md)")
     fixes = {
         "greater_than_equal": "use a value that is not negative / not below the minimum",
-        "string_pattern_mismatch": "ids are short lowercase names: AS ids 1-6 chars "
-                                   "[a-z][a-z0-9]*, city ids 2-4 chars",
+        "string_pattern_mismatch": "ids are short lowercase names (AS ids 1-6 chars "
+                                   "[a-z][a-z0-9]*, city ids 2-4 chars); the topology name "
+                                   "uses letters, digits, '_', '.', '-'; names have no quotes "
+                                   "or line breaks",
         "literal_error": "use one of the allowed values",
     }
     return TopologyError(err["msg"], file=src.path, key=key_path(loc),
@@ -303,6 +308,9 @@ def build_topology(spec: TopologySpec, src: YamlSource) -> Topology:
     for i, a in enumerate(spec.ases):
         if a.id in ases:
             raise fail(f"duplicate AS id '{a.id}'", ("ases", i, "id"), "give each AS a unique id")
+        if a.id in RESERVED_AS_IDS:
+            raise fail(f"AS id '{a.id}' is reserved (hosts are named 'h-<client>' and "
+                       "'e-<city>')", ("ases", i, "id"), "pick another id")
         if a.asn in asns:
             raise fail(f"duplicate ASN {a.asn} (already used by '{asns[a.asn]}')",
                        ("ases", i, "asn"), "give each AS its own number")

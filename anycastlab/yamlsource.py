@@ -32,7 +32,14 @@ class YamlSource:
         if p.is_dir():
             raise InputError(f"{what} path is a directory", file=p,
                              fix="give the path of a .yaml file")
-        text = p.read_text(encoding="utf-8")
+        try:
+            text = p.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"not a UTF-8 text file ({exc.reason} at byte {exc.start})", file=p,
+                             fix="save the file as UTF-8 text") from None
+        except OSError as exc:
+            raise InputError(f"cannot read the {what} file: {exc.strerror}", file=p,
+                             fix="check the file's permissions") from None
         try:
             data = yaml.safe_load(text)
             root = yaml.compose(text, Loader=yaml.SafeLoader)

@@ -37,15 +37,23 @@ if ((${#missing[@]})); then
   apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-# The lab runs its own BIRD and PowerDNS inside namespaces; none may run on
-# the host. Stop and disable the packaged units where systemd is in charge.
-if [ "$(id -u)" -eq 0 ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-  for unit in bird.service pdns.service; do
-    if systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl is-active --quiet "$unit" 2>/dev/null; then
-      say "stopping and disabling the host's $unit (anycastlab runs its own inside the lab)"
+# The lab runs its own BIRD and PowerDNS inside namespaces. The packaged
+# units that this run just installed must not be left running or enabled on
+# the host; units the machine had before are the owner's and stay untouched.
+if ((${#missing[@]})) && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+  for pair in bird2:bird.service pdns-server:pdns.service; do
+    pkg=${pair%%:*} unit=${pair#*:}
+    if [[ " ${missing[*]} " == *" $pkg "* ]]; then
+      say "disabling the packaged $unit (anycastlab runs its own inside the lab)"
       systemctl disable --now "$unit" >/dev/null 2>&1 || true
     fi
   done
+fi
+
+# BGP roles (local role ...) need BIRD 2.0.11 or newer.
+birdv=$(bird --version 2>&1 | grep -oE '[0-9]+\.[0-9]+\.[0-9]+' | head -1)
+if [ "$(printf '%s\n%s\n' 2.0.11 "$birdv" | sort -V | head -1)" != "2.0.11" ]; then
+  die "BIRD $birdv is too old: anycastlab needs 2.0.11 or newer (Debian 12, Ubuntu 24.04)"
 fi
 
 [ -x "$SYSPY" ] || die "$SYSPY not found: install python3 (3.10 or newer)"

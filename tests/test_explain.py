@@ -24,6 +24,24 @@ SHOW = """Table master4:
 """
 
 
+UNREACHABLE = """Table master4:
+198.18.0.0/24        unicast [ebgp_cdn_lon 2026-11-24 16:56:43] * (100) [AS64512i]
+	via 100.64.0.13 on tra-lon-e1
+	BGP.as_path: 64512
+	BGP.local_pref: 300
+                     unreachable [ibgp_tra_nyc 2026-11-24 16:56:36 from 10.2.1.1] (100/-) [AS64512i]
+	BGP.as_path: 64700 64512
+	BGP.local_pref: 100
+"""
+
+
+def test_unreachable_candidate_is_parsed_as_its_own_route():
+    best, other = parse_routes(UNREACHABLE)
+    assert best.reachable and best.local_pref == 300 and best.as_path == [64512]
+    assert not other.reachable and other.local_pref == 100 and other.igp_metric is None
+    assert deciding_step(best, other, "1", "2") == "next hop unreachable"
+
+
 def test_parse_routes():
     best, other = parse_routes(SHOW)
     assert best.best and not other.best

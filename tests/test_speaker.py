@@ -19,7 +19,7 @@ GOLDEN = Path(__file__).parent / "golden" / "tiny-speakers"
 
 def fixed_render(topo, plan, pop: str) -> str:
     ctx = speaker_context(topo, plan, pop, python="/usr/bin/python3",
-                          api_script="speakers/api.py", workdir=f"runs/RUN/e-{pop}")
+                          api_script="speakers/api.py", workdir=f"/RUN/e-{pop}")
     return render_template("exabgp.conf.j2", ctx)
 
 

@@ -141,6 +141,26 @@ def test_client_that_cannot_reach_any_pop(write_topo):
     assert err.key == "ases[1]"
 
 
+def test_reserved_as_id(write_topo):
+    text = TINY.replace("{id: c1, asn: 65001", "{id: h, asn: 65001").replace("c1-nyc", "h-nyc")
+    text = text.replace("customer: c1}", "customer: h}")
+    expect_error(write_topo, text, "AS id 'h' is reserved", key="ases[3].id")
+
+
+def test_topology_name_and_display_names(write_topo):
+    expect_error(write_topo, TINY.replace("name: tiny", "name: my lab; $(reboot)"),
+                 "should match pattern", key="name")
+    expect_error(write_topo, TINY.replace('name: "Gotham Cable"', 'name: "Gotham \\"Cable"'),
+                 "should match pattern", key="ases[3].name")
+
+
+def test_unreadable_file(tmp_path):
+    p = tmp_path / "latin1.yaml"
+    p.write_bytes("name: caf\xe9\n".encode("latin-1"))
+    with pytest.raises(InputError, match="UTF-8"):
+        load_topology(p)
+
+
 def test_wrong_type_and_bad_role(write_topo):
     expect_error(write_topo, TINY.replace("role: client, cities: [nyc]", "role: eyeball, cities: [nyc]"),
                  "'cdn', 'transit' or 'client'", key="ases[3].role")
