@@ -359,6 +359,76 @@ def _target(lab, text: str) -> str:  # type: ignore[no-untyped-def]
     return str(net.network_address + (1 if net.prefixlen < 32 else 0))
 
 
+def cmd_scenario(args: argparse.Namespace) -> int:
+    from .lab import require_root
+    from .report import SUMMARY_HEAD_SHORT, summary_rows
+    from .runner import default_out, run_scenario
+    from .scenario import load_scenario
+
+    scn = load_scenario(args.scenario, args.topology)
+    require_root("'anycastlab scenario'")
+    _sigterm_as_interrupt()
+    outdir = Path(args.out) if args.out else default_out(scn)
+    err.print(f"scenario [bold]{scn.name}[/bold] on {scn.topology.name} → {outdir}")
+    with RichProgress(err) as progress:
+        data, paths = run_scenario(scn, outdir, runs_dir=Path(args.runs_dir), progress=progress)
+    for phase in data["phases"]:
+        table = Table(title=f"{scn.name} on {scn.topology.name}: {phase['name']} "
+                            f"({len(phase['clients'])} client networks; RTT in ms)")
+        for h in SUMMARY_HEAD_SHORT:
+            table.add_column(h, justify="left" if h == "scheme" else "right")
+        for row in summary_rows(phase, short=True):
+            table.add_row(*row)
+        out.print(table)
+    st = data["probe_stats"]
+    out.print(f"{st['probes']} probes ({st['lost']} lost) in {st['seconds']} s; "
+              f"{data['timing']['total_s']} s end to end")
+    out.print(f"report: {paths['md']}  (also {paths['html'].name}, report.json, samples.csv, plots)")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare, load_report
+
+    res = compare(load_report(args.run_a), load_report(args.run_b))
+    if args.json:
+        print(json.dumps(res, indent=2))
+        return 0
+    table = Table(title=f"summary: A = {res['a']['report']}\n          B = {res['b']['report']}")
+    for col in ("scheme", "median A", "median B", "Δ", "p90 A", "p90 B", "Δ", "off-optimal A", "B"):
+        table.add_column(col, justify="left" if col == "scheme" else "right")
+
+    def f(x: Any, pct: bool = False) -> str:
+        return "–" if x is None else (f"{x:.0%}" if pct else f"{x:.1f}")
+
+    for scheme, m in res["summary"].items():
+        table.add_row(scheme, f(m["median_rtt_ms"]["a"]), f(m["median_rtt_ms"]["b"]),
+                      _delta(m["median_rtt_ms"]["delta"]), f(m["p90_rtt_ms"]["a"]),
+                      f(m["p90_rtt_ms"]["b"]), _delta(m["p90_rtt_ms"]["delta"]),
+                      f(m["suboptimal_share"]["a"], True), f(m["suboptimal_share"]["b"], True))
+    out.print(table)
+    changed = {c: r for c, r in res["clients"].items() if r.get("changed") or r.get("only_in")}
+    t2 = Table(title=f"client networks that changed ({len(changed)} of {len(res['clients'])})")
+    for col in ("client", "global A → B", "Δ ms", "IPA A → B ms", "Δ ms"):
+        t2.add_column(col)
+    for c, r in changed.items():
+        if r.get("only_in"):
+            t2.add_row(c, f"only in {r['only_in'].upper()}", "", "", "")
+            continue
+        g, i = r["global"], r["ipa"]
+        t2.add_row(c, f"{f(g['rtt_a'])} ({g['pop_a']}) → {f(g['rtt_b'])} ({g['pop_b']})",
+                   _delta(g["delta"]), f"{f(i['rtt_a'])} → {f(i['rtt_b'])}", _delta(i["delta"]))
+    out.print(t2)
+    return 0
+
+
+def _delta(x: Optional[float]) -> str:
+    if x is None:
+        return "–"
+    color = "green" if x < -0.5 else "red" if x > 0.5 else "white"
+    return f"[{color}]{x:+.1f}[/{color}]"
+
+
 def _sigterm_as_interrupt() -> None:
     def handler(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
@@ -424,6 +494,19 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--run", help="run id (default: the newest running lab)")
     runs_opt(sp)
     sp.set_defaults(func=cmd_explain)
+
+    sp = sub.add_parser("scenario", help="run a scenario: lab up, probe, analyse, report (root)")
+    sp.add_argument("scenario", help="a file, or a name in scenarios/ (e.g. baseline)")
+    sp.add_argument("--out", help="report folder (default: results/<name>-<timestamp>/)")
+    sp.add_argument("--topology", help="run the scenario on another topology (name or path)")
+    runs_opt(sp)
+    sp.set_defaults(func=cmd_scenario)
+
+    sp = sub.add_parser("compare", help="what changed between two reports")
+    sp.add_argument("run_a", help="run folder or report.json")
+    sp.add_argument("run_b", help="run folder or report.json")
+    sp.add_argument("--json", action="store_true")
+    sp.set_defaults(func=cmd_compare)
 
     sp = sub.add_parser("clean", help="remove what dead runs left behind, from their records")
     runs_opt(sp)

@@ -16,7 +16,7 @@ from typing import Any, Literal, Optional
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import TopologyError
-from .yamlsource import YamlSource, key_path
+from .yamlsource import YamlSource, key_path, shape_error
 
 EARTH_RADIUS_KM = 6371.0
 FIBRE_KM_PER_MS = 200.0  # light in fibre: about 2/3 of c
@@ -27,6 +27,11 @@ ID_CITY = r"^[a-z][a-z0-9]{1,3}$"
 TOPO_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"  # goes into run folder names
 DISPLAY_NAME = r'^[^"\\\x00-\x1f]{1,80}$'  # printed into daemon configs: no quotes, no newlines
 RESERVED_AS_IDS = {"h", "e"}  # "h-<as>" and "e-<city>" name hosts; routers must not clash
+TOPO_FIXES = {
+    "string_pattern_mismatch": "ids are short lowercase names (AS ids 1-6 chars [a-z][a-z0-9]*, "
+                               "city ids 2-4 chars); the topology name uses letters, digits, "
+                               "'_', '.', '-'; names have no quotes or line breaks",
+}
 
 Role = Literal["cdn", "transit", "client"]
 Rel = Literal["customer", "peer", "provider"]  # what the *neighbour* is to us
@@ -259,35 +264,8 @@ def load_topology(path: str | Path) -> Topology:
     try:
         spec = TopologySpec.model_validate(src.data)
     except ValidationError as exc:
-        raise _pydantic_error(src, exc) from None
+        raise shape_error(src, exc, TopologyError, TOPO_FIXES, "docs/topology.md") from None
     return build_topology(spec, src)
-
-
-def _pydantic_error(src: YamlSource, exc: ValidationError) -> TopologyError:
-    err = exc.errors()[0]
-    loc = tuple(err["loc"])
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        parent = loc[:-1]
-        msg = f"unknown key '{loc[-1]}'"
-        fix = "remove it or check its spelling (see docs/topology.md for the allowed keys)"
-        return TopologyError(msg, file=src.path, key=key_path(loc),
-                             line=src.line_of(loc) or src.line_of(parent), fix=fix)
-    if kind == "missing":
-        return TopologyError(f"required key '{loc[-1]}' is missing", file=src.path,
-                             key=key_path(loc), line=src.line_of(loc[:-1]),
-                             fix=f"add '{loc[-1]}: ...' (see docs/topology.md)")
-    fixes = {
-        "greater_than_equal": "use a value that is not negative / not below the minimum",
-        "string_pattern_mismatch": "ids are short lowercase names (AS ids 1-6 chars "
-                                   "[a-z][a-z0-9]*, city ids 2-4 chars); the topology name "
-                                   "uses letters, digits, '_', '.', '-'; names have no quotes "
-                                   "or line breaks",
-        "literal_error": "use one of the allowed values",
-    }
-    return TopologyError(err["msg"], file=src.path, key=key_path(loc),
-                         line=src.line_of(loc),
-                         fix=fixes.get(kind, "correct the value (see docs/topology.md)"))
 
 
 def build_topology(spec: TopologySpec, src: YamlSource) -> Topology:

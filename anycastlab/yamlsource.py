@@ -7,7 +7,7 @@ the line the user has to edit.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Sequence, Type
 
 import yaml
 
@@ -89,3 +89,28 @@ def key_path(loc: Sequence[Any]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out or "(top level)"
+
+
+GENERIC_FIXES = {
+    "greater_than_equal": "use a value that is not negative / not below the minimum",
+    "greater_than": "use a larger value",
+    "less_than_equal": "use a smaller value",
+    "literal_error": "use one of the allowed values",
+}
+
+
+def shape_error(src: YamlSource, exc: Any, cls: Type[InputError], fixes: dict[str, str],
+                doc: str) -> InputError:
+    """Turn the first pydantic validation error into a typed error with a line."""
+    err = exc.errors()[0]
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        return cls(f"unknown key '{loc[-1]}'", file=src.path, key=key_path(loc),
+                   line=src.line_of(loc) or src.line_of(loc[:-1]),
+                   fix=f"remove it or check its spelling (see {doc} for the allowed keys)")
+    if kind == "missing":
+        return cls(f"required key '{loc[-1]}' is missing", file=src.path, key=key_path(loc),
+                   line=src.line_of(loc[:-1]), fix=f"add '{loc[-1]}: ...' (see {doc})")
+    fix = {**GENERIC_FIXES, **fixes}.get(kind, f"correct the value (see {doc})")
+    return cls(err["msg"], file=src.path, key=key_path(loc), line=src.line_of(loc), fix=fix)

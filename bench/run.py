@@ -189,7 +189,7 @@ def report(r: dict[str, Any]) -> None:
         print(f"{'netem backend':44} {'unavailable (no sch_netem)':>14}")
     s = r.get("shaper")
     if s:
-        pps = s.get("max_pps_under_1pct_loss") or s.get("max_pps")
+        pps = s.get("summary", {}).get("max_pps_below_1pct_loss")
         if pps:
             print(f"{'shaper: max packets/s at <1% loss':44} {pps:>14} "
                   f"{TARGETS['shaper_pps']:>10} {pps / TARGETS['shaper_pps']:>7.2f}")

@@ -1,0 +1,117 @@
+"""PNG plots of a report: RTT CDF per scheme, catchment maps, WAN heatmap.
+
+Pure matplotlib (Agg backend), no map tiles: the map is longitude/latitude
+with a graticule, cities labelled.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+SCHEMES = [("global", "global anycast (G)", "#d62728"), ("ipa", "IPA (share-weighted)", "#1f77b4"),
+           ("oracle", "oracle: best provider", "#2ca02c"), ("optimal", "optimal unicast PoP", "#9467bd"),
+           ("floor", "physical floor", "#7f7f7f")]
+
+
+def _rtt(c: dict[str, Any], scheme: str) -> Any:
+    return c["floor_rtt_ms"] if scheme == "floor" else c[scheme]["rtt_ms"]
+
+
+def cdf(phase: dict[str, Any], out: Path, title: str) -> Path:
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for scheme, label, color in SCHEMES:
+        v = sorted(x for x in (_rtt(c, scheme) for c in phase["clients"].values()) if x is not None)
+        if not v:
+            continue
+        y = [0.0] + [(i + 1) / len(v) for i in range(len(v))]
+        ax.step([v[0]] + v, y, where="post", label=label, color=color,
+                linestyle="--" if scheme == "floor" else "-", linewidth=2)
+    ax.set_xscale("symlog", linthresh=1.0)  # the floor is 0 for clients in a PoP city
+    ax.set_xlim(left=0)
+    ax.set_xlabel("RTT per client network, median of probes (ms; linear below 1, log above)")
+    ax.set_ylabel("fraction of client networks")
+    ax.set_ylim(0, 1.02)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(loc="lower right")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
+
+
+def catchment_map(topo: Any, phase: dict[str, Any], out: Path, title: str) -> Path:
+    pops = {p: topo.cities[p] for p in topo.cdn.cities}
+    lons = [c.lon for c in topo.cities.values()]
+    lats = [c.lat for c in topo.cities.values()]
+    x0, x1 = max(-180, min(lons) - 20), min(180, max(lons) + 20)
+    y0, y1 = max(-80, min(lats) - 12), min(85, max(lats) + 12)
+    width = 12
+    height = max(3.5, width * (y1 - y0) / (x1 - x0)) * 2 + 1.5
+    fig, axes = plt.subplots(2, 1, figsize=(width, min(height, 14)))
+    for ax, scheme in zip(axes, ("global", "ipa")):
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+        ax.grid(True, alpha=0.3)
+        ax.set_aspect("equal")
+        ax.set_xlabel("longitude")
+        ax.set_ylabel("latitude")
+        off = 0
+        for cid, c in phase["clients"].items():
+            city = topo.cities[c["city"]]
+            opt = c["optimal"]["pop"]
+            if scheme == "global":
+                links = [(c["global"]["pop"], 1.0)]
+            else:
+                links = [(c["ipa"]["pops"].get(k), s) for k, s in c["ipa"]["shares"].items()]
+            for pop, share in links:
+                if pop is None or pop not in pops:
+                    continue
+                bad = pop != opt
+                off += share if bad else 0
+                ax.plot([city.lon, pops[pop].lon], [city.lat, pops[pop].lat],
+                        color="#d62728" if bad else "#2ca02c", alpha=0.25 + 0.6 * share,
+                        linewidth=0.6 + 2.4 * share, zorder=1)
+            ax.scatter([city.lon], [city.lat], s=18, color="#333333", zorder=3)
+            ax.annotate(cid, (city.lon, city.lat), xytext=(3, -9), textcoords="offset points",
+                        fontsize=6.5, color="#333333")
+        for p, city in pops.items():
+            ax.scatter([city.lon], [city.lat], marker="^", s=140, color="#ff7f0e",
+                       edgecolor="black", zorder=4)
+            ax.annotate(f"PoP {city.name}", (city.lon, city.lat), xytext=(4, 6),
+                        textcoords="offset points", fontsize=8, weight="bold")
+        n = len(phase["clients"])
+        label = "global anycast: client → PoP reached through G" if scheme == "global" else \
+            "IPA: client → PoP of each provider prefix, width = traffic share"
+        ax.set_title(f"{label}\n(red: not the client's optimal PoP; {off:.1f} of {n} "
+                     "client networks' traffic off optimal)", fontsize=10)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def wan_heatmap(phase: dict[str, Any], providers: list[str], out: Path, title: str) -> Path:
+    clients = sorted(phase["clients"])
+    data = [[phase["clients"][c]["wan"].get(k, float("nan")) for k in providers] for c in clients]
+    fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(providers), 1.2 + 0.32 * len(clients)))
+    im = ax.imshow(data, cmap="RdYlGn", vmin=-0.5, vmax=0.5, aspect="auto")
+    ax.set_xticks(range(len(providers)), labels=[f"P_{k}" for k in providers])
+    ax.set_yticks(range(len(clients)), labels=clients)
+    for i, row in enumerate(data):
+        for j, v in enumerate(row):
+            if v == v:  # not NaN
+                share = phase["clients"][clients[i]]["ipa"]["shares"].get(providers[j], 0)
+                ax.text(j, i, f"{v:+.2f}\n{share:.0%}", ha="center", va="center", fontsize=6.5)
+    fig.colorbar(im, ax=ax, label="WAN score = wins − 0.5")
+    ax.set_title(f"{title}\nWAN score per client network and provider (and IPA share)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out

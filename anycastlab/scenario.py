@@ -1,0 +1,117 @@
+"""Scenario files: which topology, how to probe, how IPA steers.
+
+    name: baseline
+    description: "..."
+    topology: world              # a name in topologies/ or a path (relative to this file)
+    links: auto                  # optional link backend
+    probes: {count: 10, interval_s: 0.2, timeout_s: 1.5, concurrency: 4}
+    steering: {cap: 0.7, floor: 0.05, bias: 2}
+
+Errors name the file, line and key, like topology errors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .analysis import Steering
+from .errors import InputError
+from .probes import ProbeSettings
+from .topology import TOPO_NAME, Topology, load_topology
+from .yamlsource import YamlSource, shape_error
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class ScenarioError(InputError):
+    """The scenario file is wrong."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProbeSpec(_Strict):
+    count: int = Field(10, ge=1, le=10000)
+    interval_s: float = Field(0.2, gt=0, le=60)
+    timeout_s: float = Field(1.5, gt=0, le=30)
+    concurrency: int = Field(4, ge=1, le=64)
+    udp: bool = True
+    icmp: bool = True
+
+    @model_validator(mode="after")
+    def _one_proto(self) -> "ProbeSpec":
+        if not (self.udp or self.icmp):
+            raise ValueError("at least one of udp and icmp must be true")
+        return self
+
+
+class SteeringSpec(_Strict):
+    cap: float = Field(0.9, gt=0, le=1)
+    floor: float = Field(0.02, ge=0, lt=1)
+    bias: float = Field(2.0, ge=0, le=10)
+
+
+class ScenarioSpec(_Strict):
+    name: str = Field(pattern=TOPO_NAME)
+    description: str = ""
+    topology: str
+    links: Literal["auto", "netem", "userspace"] = "auto"
+    probes: ProbeSpec = ProbeSpec()
+    steering: SteeringSpec = SteeringSpec()
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    path: Path
+    topology: Topology
+    links: str
+    probes: ProbeSettings
+    steering: Steering
+
+
+def resolve_scenario(name: str) -> Path:
+    """A path, or a bare name looked up in scenarios/."""
+    p = Path(name)
+    if p.exists() or p.suffix or "/" in name:
+        return p
+    for base in (Path.cwd(), ROOT):
+        cand = base / "scenarios" / f"{name}.yaml"
+        if cand.exists():
+            return cand
+    return p
+
+
+def _topology_path(ref: str, scenario_file: Path) -> Path:
+    p = Path(ref)
+    if p.suffix:
+        return p if p.is_absolute() else (scenario_file.parent / p)
+    for base in (scenario_file.parent.parent, Path.cwd(), ROOT):
+        cand = base / "topologies" / f"{ref}.yaml"
+        if cand.exists():
+            return cand
+    return ROOT / "topologies" / f"{ref}.yaml"
+
+
+def load_scenario(name: str, topology_override: Optional[str] = None) -> Scenario:
+    src = YamlSource.load(resolve_scenario(name), "scenario")
+    try:
+        spec = ScenarioSpec.model_validate(src.data)
+    except ValidationError as exc:
+        raise shape_error(src, exc, ScenarioError, {}, "docs/scenarios.md") from None
+    ref = topology_override or spec.topology
+    tpath = _topology_path(ref, src.path)
+    if not tpath.exists():
+        raise ScenarioError(f"topology '{ref}' not found (looked for {tpath})", file=src.path,
+                            key="topology", line=src.line_of(("topology",)),
+                            fix="name a file in topologies/ (e.g. world, tiny) or give a path")
+    p = spec.probes
+    s = spec.steering
+    return Scenario(spec.name, spec.description, src.path, load_topology(tpath), spec.links,
+                    ProbeSettings(p.count, p.interval_s, p.timeout_s, p.concurrency, p.udp, p.icmp),
+                    Steering(s.cap, s.floor, s.bias))

@@ -1,0 +1,117 @@
+"""Analysis on synthetic samples, against values computed by hand."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from anycastlab.analysis import (Steering, allocate, analyse, analyse_client, floor_rtt, median,
+                                 percentile, summarize, wan)
+from anycastlab.report import validate
+
+
+def test_percentiles_by_hand():
+    assert median([1, 2, 3, 4]) == 2.5
+    assert percentile(range(1, 11), 90) == pytest.approx(9.1)   # rank 0.9*9 = 8.1 -> 9 + 0.1
+    assert percentile([0, 100], 99) == pytest.approx(99.0)
+    assert percentile([7], 90) == 7 and percentile([], 50) is None
+
+
+def test_wan_by_hand():
+    # pooled: 10 12 14 16 20 22 24 26 -> nominal (16+20)/2 = 18; A wins 4/4, B 0/4
+    nominal, wins, scores = wan({"A": [10, 12, 14, 16], "B": [20, 22, 24, 26]})
+    assert nominal == 18 and wins == {"A": 1.0, "B": 0.0} and scores == {"A": 0.5, "B": -0.5}
+    # a lost sample (None) never wins but counts in the denominator
+    nominal, wins, scores = wan({"A": [10, None, 30], "B": [20]})
+    assert nominal == 20 and wins["A"] == pytest.approx(1 / 3) and scores["B"] == -0.5
+
+
+def test_allocate_cap_and_floor_by_hand():
+    s = Steering(cap=0.9, floor=0.02, bias=2)
+    # w = 1, 0: A = 0.02 + 0.96 = 0.98 > cap -> 0.9; the 0.08 excess goes to B
+    assert allocate({"A": 0.5, "B": -0.5}, s) == {"A": 0.9, "B": 0.1}
+    # w = 1, 0.25, 0 (sum 1.25): A = .02 + .94*.8, B = .02 + .94*.2, C = floor
+    sh = allocate({"A": 0.5, "B": 0.0, "C": -0.5}, s)
+    assert sh == {"A": pytest.approx(0.772), "B": pytest.approx(0.208), "C": pytest.approx(0.02)}
+    assert allocate({"A": 0.3}, s) == {"A": 1.0}
+    assert allocate({}, s) == {}
+    # equal scores: equal shares; impossible floor adapts to 1/n
+    assert allocate({"A": 0.25, "B": 0.25}, Steering(bias=1)) == {"A": 0.5, "B": 0.5}
+    assert allocate({"A": 0.5, "B": -0.5}, Steering(floor=0.6)) == {"A": 0.5, "B": 0.5}
+
+
+@pytest.mark.parametrize("scores", [
+    {"a": 0.5, "b": 0.5, "c": -0.5}, {"a": 0.49, "b": -0.2, "c": -0.3, "d": -0.5, "e": -0.5},
+    {"a": -0.5, "b": -0.5}, {"a": 0.1, "b": 0.0, "c": 0.2}])
+def test_allocate_properties(scores):
+    s = Steering(cap=0.7, floor=0.05, bias=2)
+    sh = allocate(scores, s)
+    assert sum(sh.values()) == pytest.approx(1.0, abs=1e-5)
+    assert all(0.05 - 1e-9 <= v <= 0.7 + 1e-9 for v in sh.values())
+    best = max(scores, key=scores.get)
+    assert sh[best] == max(sh.values())  # biased toward the top WAN score
+
+
+def rows(client, scheme, rtts, pop, proto="udp"):
+    return [{"t": float(i), "client": client, "target": "x", "scheme": scheme, "proto": proto,
+             "rtt_ms": r, "pop": pop if r is not None else None} for i, r in enumerate(rtts)]
+
+
+def synthetic():
+    r = []
+    r += rows("c", "global", [80, 82, 84], "nyc")
+    r += rows("c", "global", [81, 83], None, proto="icmp")
+    r += rows("c", "provider:A", [10, 12, 14, 16], "lon")
+    r += rows("c", "provider:B", [20, 22, 24, None], "nyc")
+    r += rows("c", "unicast:lon", [9, 11, 13], "lon")
+    r += rows("c", "unicast:nyc", [79, 81, 83], "nyc")
+    return r
+
+
+def test_analyse_client_by_hand():
+    c = analyse_client(synthetic(), ["A", "B"], ["lon", "nyc"], 3.435, Steering(0.9, 0.02, 2))
+    assert c["global"] == {"rtt_ms": 82, "pop": "nyc", "icmp_rtt_ms": 82, "samples": 5, "lost": 0}
+    assert c["providers"]["A"]["rtt_ms"] == 13 and c["providers"]["B"]["rtt_ms"] == 22
+    assert c["providers"]["B"]["lost"] == 1
+    # pooled A+B answered: 10 12 14 16 20 22 24 -> nominal 16; A wins 3/4, B 0/4 (one lost)
+    assert c["nominal_rtt_ms"] == 16 and c["wan"] == {"A": 0.25, "B": -0.5}
+    # w = 0.75^2, 0 -> A = 0.98 -> cap 0.9; IPA RTT = 0.9*13 + 0.1*22 = 13.9
+    assert c["ipa"]["shares"] == {"A": 0.9, "B": 0.1} and c["ipa"]["rtt_ms"] == pytest.approx(13.9)
+    assert c["ipa"]["pop"] == "lon"
+    assert c["oracle"] == {"provider": "A", "rtt_ms": 13, "pop": "lon"}
+    assert c["optimal"] == {"rtt_ms": 11, "pop": "lon"}
+
+
+def test_floor_by_hand(tiny):
+    assert floor_rtt(tiny, "lon") == 0.0
+    tiny.cities["par"] = type(tiny.cities["lon"])("par", "Paris", 48.8566, 2.3522)
+    try:
+        # Paris-London great circle 343.5 km: 2 * 343.5 / 200 = 3.435 ms
+        assert floor_rtt(tiny, "par") == pytest.approx(3.435, abs=0.01)
+    finally:
+        del tiny.cities["par"]
+
+
+def test_summary_and_schema(tiny):
+    clients = {"c": {**analyse_client(synthetic(), ["A", "B"], ["lon", "nyc"], 3.0, Steering()),
+                     "city": "lon"}}
+    s = summarize(clients)
+    assert s["global"]["median_rtt_ms"] == 82 and s["global"]["suboptimal_share"] == 1.0
+    assert s["global"]["inflation_median_ms"] == 71
+    assert s["ipa"]["suboptimal_share"] == pytest.approx(0.1)  # B's share lands at nyc
+    assert s["oracle"]["suboptimal_share"] == 0.0 and s["floor"]["median_rtt_ms"] == 3.0
+    data = {"schema_version": 1, "scenario": "t", "topology": "tiny", "link_backend": "userspace",
+            "created": "now", "providers": ["A", "B"],
+            "phases": [{"name": "baseline", "clients": clients, "summary": s}]}
+    validate(data)
+    del data["phases"][0]["clients"]["c"]["optimal"]
+    with pytest.raises(Exception, match="optimal"):
+        validate(data)
+
+
+def test_analyse_covers_every_client_even_without_samples(tiny):
+    res = analyse(tiny, ["tra", "trb"], [])
+    assert set(res["clients"]) == {"c1", "c2", "c3"}
+    assert res["clients"]["c1"]["global"]["rtt_ms"] is None
+    assert res["summary"]["global"]["clients"] == 0
+    assert math.isclose(res["clients"]["c2"]["floor_rtt_ms"], 0.0)

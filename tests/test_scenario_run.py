@@ -1,0 +1,87 @@
+"""The baseline scenario as root on tiny.yaml: every report file, RTTs that
+agree with iputils ping, PoPs that agree with the responder, lost probes
+counted."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from anycastlab import catchment
+from anycastlab.lab import Lab
+from anycastlab.probes import ProbeSettings, read_samples, run_probes
+from anycastlab.report import validate
+from anycastlab.runner import run_scenario
+from anycastlab.scenario import load_scenario
+
+from labutil import ping_median, tolerance
+
+pytestmark = pytest.mark.lab
+
+
+@pytest.fixture(scope="module")
+def lab(tiny, tmp_path_factory):
+    lab = Lab(tiny, runs_dir=tmp_path_factory.mktemp("runs"))
+    lab.start()
+    yield lab
+    lab.stop()
+
+
+@pytest.fixture(scope="module")
+def baseline(lab, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    data, paths = run_scenario(load_scenario("baseline", "tiny"), out, lab=lab)
+    return data, paths, out
+
+
+def test_every_file_is_written(baseline):
+    data, paths, out = baseline
+    for name in ("report.json", "report.md", "report.html", "rtt-cdf.png", "map.png", "wan.png",
+                 "samples.csv"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    validate(json.loads((out / "report.json").read_text()))
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3  # self-contained
+    rows = read_samples(out / "samples.csv")
+    # 3 clients x (G + 2 P_k + 2 U_p) x 10 rounds x (udp + icmp)
+    assert len(rows) == data["probe_stats"]["probes"] == 3 * 5 * 10 * 2
+
+
+def test_global_rtt_agrees_with_ping(lab, baseline):
+    data = baseline[0]
+    g = lab.plan.services.address(lab.plan.services.global_prefix)
+    bad = []
+    for cid, c in data["phases"][0]["clients"].items():
+        ping = ping_median(lab, f"h-{cid}", g, count=9)
+        if abs(c["global"]["rtt_ms"] - ping) > tolerance(ping):
+            bad.append(f"{cid}: report {c['global']['rtt_ms']} ms, ping {ping} ms")
+    assert not bad, bad
+
+
+def test_report_pop_agrees_with_responder(lab, baseline):
+    data = baseline[0]
+    rows = {r["client"]: r for r in catchment.measure(lab)}
+    for cid, c in data["phases"][0]["clients"].items():
+        assert c["global"]["pop"] == rows[cid]["schemes"]["global"]["pop"]
+        for k in data["providers"]:
+            assert c["providers"][k]["pop"] == rows[cid]["schemes"][k]["pop"]
+
+
+def test_lost_probes_are_counted(lab, tmp_path):
+    lab.speaker("nyc").withdraw("provider:trb")  # trb is only at nyc: P_trb unreachable
+    try:
+        sv = lab.plan.services
+        gone = sv.provider_prefixes["trb"]
+        deadline = time.monotonic() + 10
+        while gone in lab.birdc("c1-nyc").command(f"show route for {sv.address(gone)}") and \
+                time.monotonic() < deadline:
+            time.sleep(0.1)
+        rows, stats = run_probes(lab, ProbeSettings(count=3, interval_s=0.1, timeout_s=0.5),
+                                 tmp_path / "s.csv", clients=["c1"])
+    finally:
+        lab.speaker("nyc").announce("provider:trb")
+    trb = [r for r in rows if r["scheme"] == "provider:trb"]
+    assert len(trb) == 6 and all(r["rtt_ms"] is None for r in trb)
+    assert stats["lost"] == 6 and stats["probes"] == 3 * 5 * 2  # G, 2 P_k, 2 U_p; udp + icmp
+    assert sum(1 for r in read_samples(tmp_path / "s.csv") if r["rtt_ms"] is None) == 6
