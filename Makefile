@@ -3,11 +3,13 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 CLI    := $(VENV)/bin/anycastlab
 TOPO   ?= world
+NAME   ?= baseline
 PYTEST ?= -q
 
-.PHONY: help setup test test-unit check render up hold clean bench
+.PHONY: help setup test test-unit check render up hold scenario clean bench
 
 help:
+	@echo "sudo make scenario [NAME=baseline]  run scenarios/NAME.yaml: lab, probes, report in results/"
 	@echo "make setup                 install Debian packages, .venv and Python deps (idempotent)"
 	@echo "sudo make up [TOPO=world]  build a topology, converge, print a summary, tear down"
 	@echo "sudo make hold [TOPO=...]  same, but stay up until Ctrl-C ('anycastlab exec' from another shell)"
@@ -38,6 +40,9 @@ up: setup
 
 hold: setup
 	$(CLI) up $(TOPO) --hold
+
+scenario: setup
+	$(CLI) scenario $(NAME)
 
 bench: setup
 	$(PY) bench/run.py

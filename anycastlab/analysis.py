@@ -6,8 +6,9 @@ Per client network:
   WAN      "Wins Above Nominal": nominal = median of all of the client's
            provider samples pooled; wins_k = fraction of P_k's samples below
            nominal (a lost sample never wins); score_k = wins_k - 0.5;
-  IPA      traffic shares biased toward high-WAN providers, never all-in
-           (see ``allocate``); model RTT = share-weighted median RTTs;
+  IPA      traffic shares biased toward the top WAN provider (ties broken
+           by median RTT), never all-in (see ``allocate``); model RTT =
+           share-weighted median RTTs;
   oracle   the best single provider prefix;
   optimal  the lowest-RTT unicast PoP prefix U_p;
   floor    2 x great-circle distance to the nearest PoP at 200 km/ms.
@@ -27,12 +28,13 @@ from .topology import FIBRE_KM_PER_MS, Topology, great_circle_km
 class Steering:
     """How IPA turns WAN scores into traffic shares.
 
-    cap 0.9: no provider takes more than 90 % of a client network's
-    traffic (the post's "never all-in": if the favourite fails, at most 90 %
-    is stranded and the alternatives are known to work); floor 0.02: every
-    reachable provider keeps 2 %, enough fresh samples to keep ranking it
-    without sending much traffic down a slow path; bias 2: weights are
-    wins^2, which favours clear winners more than a linear split would.
+    cap 0.9: the top provider takes 90 % of a client network's traffic,
+    never all of it (the post's "never all-in": if the favourite fails, at
+    most 90 % is stranded and the alternatives are known to work); floor
+    0.02: every other reachable provider keeps 2 %, enough fresh samples to
+    keep ranking it without sending much traffic down a slow path; bias 2:
+    what remains is split among the others by wins^2, favouring the near
+    winners over a linear split.
     """
 
     cap: float = 0.9
@@ -73,39 +75,37 @@ def wan(samples: dict[str, list[Optional[float]]]) -> tuple[Optional[float], dic
     return nominal, wins, scores
 
 
-def allocate(scores: dict[str, float], steering: Steering = Steering()) -> dict[str, float]:
-    """Shares per provider: floor + (1 - n floor) * wins^bias / sum, then capped.
+def allocate(scores: dict[str, float], steering: Steering = Steering(),
+             rtts: Optional[dict[str, float]] = None) -> dict[str, float]:
+    """Traffic shares: biased toward the top WAN provider, never all-in.
 
-    The cap is applied by water-filling: what a capped provider gives up goes
-    to the others in proportion to their weights, never above the cap.
-    With one provider it takes everything; cap and floor adapt when n makes
-    them impossible (floor <= 1/n <= cap).
+    As the post puts it: find the provider most likely to beat the network's
+    typical RTT and bias traffic toward it. Providers are ranked by WAN score
+    (ties broken by median RTT; exact ties share the top). The top gets
+    ``cap``; every other provider keeps ``floor`` so it stays measured; what
+    is left goes to the others in proportion to wins^bias. With one provider
+    it takes everything; cap and floor adapt when n makes them impossible
+    (floor <= 1/n <= cap).
     """
     ks = sorted(scores)
     n = len(ks)
     if n == 0:
         return {}
-    if n == 1:
-        return {ks[0]: 1.0}
+    rtt = rtts or {}
+    key = {k: (-scores[k], rtt.get(k, math.inf)) for k in ks}
+    best = min(key.values())
+    top = [k for k in ks if key[k] == best]
+    others = [k for k in ks if key[k] != best]
     floor = min(steering.floor, 1.0 / n)
     cap = max(steering.cap, 1.0 / n)
-    w = {k: max(0.0, scores[k] + 0.5) ** steering.bias for k in ks}
-    total = sum(w.values())
-    if total <= 0:
-        w = {k: 1.0 for k in ks}
-        total = float(n)
-    share = {k: floor + (1 - n * floor) * w[k] / total for k in ks}
-    for _ in range(n):
-        over = [k for k in ks if share[k] > cap + 1e-12]
-        if not over:
-            break
-        excess = sum(share[k] - cap for k in over)
-        for k in over:
-            share[k] = cap
-        room = [k for k in ks if share[k] < cap - 1e-12]
-        wsum = sum(w[k] for k in room)
-        for k in room:
-            share[k] += excess * (w[k] / wsum if wsum > 0 else 1 / len(room))
+    reserve = floor * len(others)
+    top_total = min(cap * len(top), 1.0 - reserve)
+    share = {k: top_total / len(top) for k in top}
+    rest = max(0.0, 1.0 - top_total - reserve)
+    w = {k: max(0.0, scores[k] + 0.5) ** steering.bias for k in others}
+    wsum = sum(w.values())
+    for k in others:
+        share[k] = floor + rest * (w[k] / wsum if wsum > 0 else 1.0 / len(others))
     return {k: round(v, 6) for k, v in share.items()}
 
 
@@ -141,7 +141,8 @@ def analyse_client(rows: list[dict[str, Any]], providers: list[str], pops: list[
     samples = {k: [r["rtt_ms"] for r in by.get((f"provider:{k}", "udp"), [])]  # type: ignore[call-overload]
                for k in providers}
     nominal, wins, scores = wan({k: v for k, v in samples.items() if v})
-    shares = allocate({k: s for k, s in scores.items() if prov[k]["rtt_ms"] is not None}, steering)
+    shares = allocate({k: s for k, s in scores.items() if prov[k]["rtt_ms"] is not None}, steering,
+                      {k: v["rtt_ms"] for k, v in prov.items() if v["rtt_ms"] is not None})
     ipa_rtt = sum(shares[k] * prov[k]["rtt_ms"] for k in shares) if shares else None
     reachable = {k: v for k, v in prov.items() if v["rtt_ms"] is not None}
     oracle_k = min(reachable, key=lambda k: reachable[k]["rtt_ms"]) if reachable else None

@@ -387,6 +387,35 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from .analysis import Steering
+    from .report import SUMMARY_HEAD_SHORT, summary_rows
+    from .runner import reanalyse
+
+    folder = Path(args.run)
+    if not (folder / "samples.csv").is_file():
+        raise InputError("no samples.csv in that folder", file=folder,
+                         fix="give a folder written by 'anycastlab scenario'")
+    steering = None
+    if args.cap is not None or args.floor is not None or args.bias is not None:
+        from .compare import load_report
+
+        base = Steering(**load_report(str(folder))["steering"])
+        steering = replace(base, **{k: v for k, v in (("cap", args.cap), ("floor", args.floor),
+                                                      ("bias", args.bias)) if v is not None})
+    data, paths = reanalyse(folder, steering)
+    table = Table(title=f"{data['scenario']} on {data['topology']} (re-analysed; RTT in ms)")
+    for h in SUMMARY_HEAD_SHORT:
+        table.add_column(h, justify="left" if h == "scheme" else "right")
+    for row in summary_rows(data["phases"][0], short=True):
+        table.add_row(*row)
+    out.print(table)
+    out.print(f"report rewritten: {paths['md']}")
+    return 0
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare, load_report
 
@@ -501,6 +530,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--topology", help="run the scenario on another topology (name or path)")
     runs_opt(sp)
     sp.set_defaults(func=cmd_scenario)
+
+    sp = sub.add_parser("report", help="re-analyse a run folder from its samples (no lab, no root)")
+    sp.add_argument("run", help="a folder written by 'anycastlab scenario'")
+    sp.add_argument("--cap", type=float, help="IPA: share of the top provider (default: as run)")
+    sp.add_argument("--floor", type=float, help="IPA: share every other provider keeps")
+    sp.add_argument("--bias", type=float, help="IPA: exponent on wins for the others' split")
+    sp.set_defaults(func=cmd_report)
 
     sp = sub.add_parser("compare", help="what changed between two reports")
     sp.add_argument("run_a", help="run folder or report.json")

@@ -31,9 +31,8 @@ def cdf(phase: dict[str, Any], out: Path, title: str) -> Path:
         y = [0.0] + [(i + 1) / len(v) for i in range(len(v))]
         ax.step([v[0]] + v, y, where="post", label=label, color=color,
                 linestyle="--" if scheme == "floor" else "-", linewidth=2)
-    ax.set_xscale("symlog", linthresh=1.0)  # the floor is 0 for clients in a PoP city
     ax.set_xlim(left=0)
-    ax.set_xlabel("RTT per client network, median of probes (ms; linear below 1, log above)")
+    ax.set_xlabel("RTT per client network, median of probes (ms)")
     ax.set_ylabel("fraction of client networks")
     ax.set_ylim(0, 1.02)
     ax.grid(True, which="both", alpha=0.3)
@@ -74,6 +73,8 @@ def catchment_map(topo: Any, phase: dict[str, Any], out: Path, title: str) -> Pa
                     continue
                 bad = pop != opt
                 off += share if bad else 0
+                if share < 0.05:
+                    continue  # the small exploration shares would hide the picture
                 ax.plot([city.lon, pops[pop].lon], [city.lat, pops[pop].lat],
                         color="#d62728" if bad else "#2ca02c", alpha=0.25 + 0.6 * share,
                         linewidth=0.6 + 2.4 * share, zorder=1)
@@ -87,7 +88,7 @@ def catchment_map(topo: Any, phase: dict[str, Any], out: Path, title: str) -> Pa
                         textcoords="offset points", fontsize=8, weight="bold")
         n = len(phase["clients"])
         label = "global anycast: client → PoP reached through G" if scheme == "global" else \
-            "IPA: client → PoP of each provider prefix, width = traffic share"
+            "IPA: client → PoP of each provider prefix, width = traffic share (shares < 5 % not drawn)"
         ax.set_title(f"{label}\n(red: not the client's optimal PoP; {off:.1f} of {n} "
                      "client networks' traffic off optimal)", fontsize=10)
     fig.suptitle(title)

@@ -12,6 +12,7 @@ from .lab import Lab
 from .probes import run_probes
 from .runrecord import DEFAULT_RUNS_DIR
 from .scenario import Scenario
+from .topology import load_topology
 
 Progress = Callable[[str, int, int], None]
 
@@ -57,3 +58,21 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     data["timing"]["total_s"] = round(time.monotonic() - t0, 2)
     paths = report.write(out, data, topo)
     return data, paths
+
+
+def reanalyse(folder: Path, steering: Optional[analysis.Steering] = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Recompute a run's analysis and report from its samples.csv, e.g. with
+    other steering parameters; no lab needed."""
+    from .compare import load_report
+    from .probes import read_samples
+
+    data = load_report(str(folder))
+    data.pop("_path", None)
+    topo = load_topology(data["topology_file"])
+    st = steering or analysis.Steering(**data["steering"])
+    rows = read_samples(folder / "samples.csv")
+    phase = {"name": data["phases"][0]["name"],
+             **analysis.analyse(topo, data["providers"], rows, st)}
+    data.update({"steering": asdict(st), "phases": [phase],
+                 "reanalysed": datetime.now().isoformat(timespec="seconds")})
+    return data, report.write(folder, data, topo)

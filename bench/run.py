@@ -30,7 +30,7 @@ from anycastlab.links import kernel_has_netem  # noqa: E402
 from anycastlab.topology import load_topology  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
-TARGETS = {"world_up_s": 20.0, "shaper_pps": 50_000}
+TARGETS = {"world_up_s": 20.0, "shaper_pps": 50_000, "baseline_s": 90.0}
 TIME_RE = re.compile(r"time=([\d.]+) ms")
 
 
@@ -125,6 +125,27 @@ def bring_up(name: str, runs: int, backend: str, measure: bool) -> dict[str, Any
             "pop_convergence": conv}
 
 
+def scenario_baseline(runs: int) -> dict[str, Any]:
+    """`anycastlab scenario baseline` end to end (a fresh process each time)."""
+    times, pps = [], []
+    for k in range(runs):
+        out = REPO / "runs" / "bench" / f"baseline-{k}"
+        t0 = time.monotonic()
+        res = subprocess.run([sys.executable, "-m", "anycastlab.cli", "scenario", "baseline",
+                              "--out", str(out), "--runs-dir", str(REPO / "runs" / "bench")],
+                             cwd=REPO, capture_output=True, text=True)
+        if res.returncode != 0:
+            print(res.stderr[-2000:], file=sys.stderr)
+            raise SystemExit("baseline scenario failed")
+        times.append(round(time.monotonic() - t0, 2))
+        data = json.loads((out / "report.json").read_text())
+        pps.append(data["probe_stats"]["probes_per_s"])
+        print(f"  baseline on world run {k + 1}/{runs}: {times[-1]} s end to end, "
+              f"{pps[-1]} probes/s", flush=True)
+    return {"runs_s": times, "median_s": round(statistics.median(times), 2),
+            "probes_per_s_median": statistics.median(pps), "summary": data["phases"][0]["summary"]}
+
+
 def shaper(quick: bool) -> dict[str, Any] | None:
     out = RESULTS / "shaper.json"
     cmd = [sys.executable, str(REPO / "bench" / "shaper_bench.py"), "--out", str(out)]
@@ -141,6 +162,7 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3, help="bring-ups per topology (median)")
     ap.add_argument("--quick", action="store_true", help="one run each, short shaper sweep")
     ap.add_argument("--skip-shaper", action="store_true")
+    ap.add_argument("--skip-scenario", action="store_true")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench needs root: sudo make bench", file=sys.stderr)
@@ -155,6 +177,9 @@ def main() -> int:
         for name in ("tiny", "world"):
             print(f"bring-up: {name} with {backend} links", flush=True)
             result["bring_up"][f"{name}/{backend}"] = bring_up(name, runs, backend, measure=True)
+    if not args.skip_scenario:
+        print("scenario baseline on world, end to end", flush=True)
+        result["baseline"] = scenario_baseline(runs)
     if not args.skip_shaper:
         print("shaper throughput (bench/shaper_bench.py)", flush=True)
         result["shaper"] = shaper(args.quick)
@@ -185,6 +210,11 @@ def report(r: dict[str, Any]) -> None:
                   f"   (max {c['withdraw_max_s']} s)")
             print(f"{'  G re-announced: clients back, median':44} {c['announce_median_s']:>12} s"
                   f"   (max {c['announce_max_s']} s)")
+    b = r.get("baseline")
+    if b:
+        print(f"{'baseline scenario on world, end to end, median':44} {b['median_s']:>12} s "
+              f"{str(TARGETS['baseline_s']) + ' s':>10} {b['median_s'] / TARGETS['baseline_s']:>7.2f}")
+        print(f"{'  probes per second sustained, median':44} {b['probes_per_s_median']:>14}")
     if not r["netem_available"]:
         print(f"{'netem backend':44} {'unavailable (no sch_netem)':>14}")
     s = r.get("shaper")

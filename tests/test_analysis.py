@@ -28,11 +28,13 @@ def test_wan_by_hand():
 
 def test_allocate_cap_and_floor_by_hand():
     s = Steering(cap=0.9, floor=0.02, bias=2)
-    # w = 1, 0: A = 0.02 + 0.96 = 0.98 > cap -> 0.9; the 0.08 excess goes to B
+    # top A gets the cap; B keeps its floor plus the rest: 1 - 0.9 - 0.02 = 0.08
     assert allocate({"A": 0.5, "B": -0.5}, s) == {"A": 0.9, "B": 0.1}
-    # w = 1, 0.25, 0 (sum 1.25): A = .02 + .94*.8, B = .02 + .94*.2, C = floor
+    # rest = 1 - 0.9 - 2 * 0.02 = 0.06, split by wins^2: B (0.5^2) all of it, C (0) none
     sh = allocate({"A": 0.5, "B": 0.0, "C": -0.5}, s)
-    assert sh == {"A": pytest.approx(0.772), "B": pytest.approx(0.208), "C": pytest.approx(0.02)}
+    assert sh == {"A": pytest.approx(0.9), "B": pytest.approx(0.08), "C": pytest.approx(0.02)}
+    # equal WAN scores: the lower median RTT is the top provider
+    assert allocate({"A": 0.5, "B": 0.5}, s, {"A": 64.0, "B": 44.0}) == {"A": 0.1, "B": 0.9}
     assert allocate({"A": 0.3}, s) == {"A": 1.0}
     assert allocate({}, s) == {}
     # equal scores: equal shares; impossible floor adapts to 1/n
