@@ -47,6 +47,17 @@ def write_topo(tmp_path: Path):
     return _write
 
 
+@pytest.fixture(scope="module")
+def lab(tiny, tmp_path_factory):
+    """A running tiny.yaml lab, one per test module (lab tests only)."""
+    from anycastlab.lab import Lab
+
+    lab = Lab(tiny, runs_dir=tmp_path_factory.mktemp("runs"))
+    lab.start()
+    yield lab
+    lab.stop()
+
+
 @pytest.fixture(scope="session")
 def bird_available() -> bool:
     return shutil.which("bird") is not None

@@ -19,14 +19,6 @@ from labutil import expected_rtt, leftovers, owner_alive, ping_median, tolerance
 pytestmark = pytest.mark.lab
 
 
-@pytest.fixture(scope="module")
-def lab(tiny, tmp_path_factory):
-    lab = Lab(tiny, runs_dir=tmp_path_factory.mktemp("runs"))
-    lab.start()
-    yield lab
-    lab.stop()
-
-
 def test_converged_and_recorded(lab):
     rec = lab.record.data
     assert rec["status"] == "up" and rec["link_backend"] in ("netem", "userspace")

@@ -7,17 +7,8 @@ import time
 import pytest
 
 from anycastlab import catchment, explain
-from anycastlab.lab import Lab
 
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(scope="module")
-def lab(tiny, tmp_path_factory):
-    lab = Lab(tiny, runs_dir=tmp_path_factory.mktemp("runs"))
-    lab.start()
-    yield lab
-    lab.stop()
 
 
 def pop_of(lab, client: str, target: str) -> str | None:

@@ -9,7 +9,6 @@ import time
 import pytest
 
 from anycastlab import catchment
-from anycastlab.lab import Lab
 from anycastlab.probes import ProbeSettings, read_samples, run_probes
 from anycastlab.report import validate
 from anycastlab.runner import run_scenario
@@ -18,14 +17,6 @@ from anycastlab.scenario import load_scenario
 from labutil import ping_median, tolerance
 
 pytestmark = pytest.mark.lab
-
-
-@pytest.fixture(scope="module")
-def lab(tiny, tmp_path_factory):
-    lab = Lab(tiny, runs_dir=tmp_path_factory.mktemp("runs"))
-    lab.start()
-    yield lab
-    lab.stop()
 
 
 @pytest.fixture(scope="module")
