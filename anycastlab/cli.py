@@ -138,7 +138,14 @@ def cmd_up(args: argparse.Namespace) -> int:
         if args.cli:
             from mininet.cli import CLI
 
-            CLI(lab.net)
+            class LabCLI(CLI):
+                # node names contain '-' (tra-lon, h-c2); cmd.Cmd would cut them at it
+                identchars = CLI.identchars + "-"
+
+            from mininet.log import setLogLevel
+
+            setLogLevel("output")  # the CLI prints command output at this level
+            LabCLI(lab.net)
         elif args.hold:
             out.print(f"holding the lab up; 'anycastlab exec NODE -- CMD' from another shell; "
                       f"Ctrl-C or SIGTERM (pid {os.getpid()}) to tear down")

@@ -183,3 +183,14 @@ def test_clean_after_owner_killed(tmp_path):
     assert "cleaned" in res.stdout
     assert leftovers(rec) == []
     assert RunRecord.load(rec.folder).data["status"] == "cleaned"
+
+
+def test_cli_mode_runs_node_commands_and_tears_down(tmp_path):
+    """`up --cli`: node names with '-' work in Mininet's CLI, output shows, exit tears down."""
+    res = subprocess.run([sys.executable, "-m", "anycastlab.cli", "up", "tiny", "--cli",
+                          "--runs-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
+                         input="h-c2 ping -c 1 10.1.1.1\nexit\n", timeout=180)
+    assert res.returncode == 0, res.stderr
+    assert "1 received" in res.stdout and "torn down" in res.stdout
+    (rec,) = list_runs(tmp_path)
+    assert leftovers(rec) == []
