@@ -191,6 +191,6 @@ def test_cli_mode_runs_node_commands_and_tears_down(tmp_path):
                           "--runs-dir", str(tmp_path)], cwd=ROOT, capture_output=True, text=True,
                          input="h-c2 ping -c 1 10.1.1.1\nexit\n", timeout=180)
     assert res.returncode == 0, res.stderr
-    assert "1 received" in res.stdout and "torn down" in res.stdout
+    assert "1 received" in res.stdout + res.stderr and "torn down" in res.stdout
     (rec,) = list_runs(tmp_path)
     assert leftovers(rec) == []
