@@ -104,8 +104,19 @@ def allocate(scores: dict[str, float], steering: Steering = Steering(),
     rest = max(0.0, 1.0 - top_total - reserve)
     w = {k: max(0.0, scores[k] + 0.5) ** steering.bias for k in others}
     wsum = sum(w.values())
-    for k in others:
+    for k in others:  # all-zero weights: the rest is split equally
         share[k] = floor + rest * (w[k] / wsum if wsum > 0 else 1.0 / len(others))
+    # a low cap binds the others too: water-fill the excess to those below it
+    for _ in range(n):
+        over = [k for k in ks if share[k] > cap + 1e-12]
+        if not over:
+            break
+        excess = sum(share[k] - cap for k in over)
+        for k in over:
+            share[k] = cap
+        room = [k for k in ks if share[k] < cap - 1e-12]
+        for k in room:
+            share[k] += excess / len(room)
     return {k: round(v, 6) for k, v in share.items()}
 
 
@@ -170,24 +181,27 @@ def summarize(clients: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Distribution over clients, per scheme, and how far from optimal."""
     out = {}
     for scheme in ("global", "ipa", "oracle", "optimal", "floor"):
-        rtts, infl, off = [], [], []
+        rtts, infl, off, traffic_off, unreachable = [], [], [], [], 0
         for c in clients.values():
             rtt = c["floor_rtt_ms"] if scheme == "floor" else c[scheme]["rtt_ms"]
             opt = c["optimal"]
             if rtt is None:
+                unreachable += 1
                 continue
             rtts.append(rtt)
             if opt["rtt_ms"] is not None and scheme != "floor":
                 infl.append(rtt - opt["rtt_ms"])
             if opt["pop"] is None or scheme == "floor":
                 continue
-            if scheme == "ipa":  # expected share of the client's traffic off its optimal PoP
+            # a client is "at" the PoP of its scheme (for IPA: of its top provider)
+            off.append(1.0 if c[scheme]["pop"] != opt["pop"] else 0.0)
+            if scheme == "ipa":  # and the share of its traffic that lands elsewhere
                 sh = c["ipa"]["shares"]
-                off.append(sum(s for k, s in sh.items() if c["ipa"]["pops"].get(k) != opt["pop"]))
-            else:
-                off.append(1.0 if c[scheme]["pop"] != opt["pop"] else 0.0)
+                traffic_off.append(sum(s for k, s in sh.items()
+                                       if c["ipa"]["pops"].get(k) != opt["pop"]))
         out[scheme] = {
-            "clients": len(rtts),
+            "clients": len(rtts), "unreachable_clients": unreachable,
+            "suboptimal_traffic_share": _r(sum(traffic_off) / len(traffic_off)) if traffic_off else None,
             "median_rtt_ms": _r(median(rtts)), "p90_rtt_ms": _r(percentile(rtts, 90)),
             "p99_rtt_ms": _r(percentile(rtts, 99)),
             "mean_rtt_ms": _r(sum(rtts) / len(rtts)) if rtts else None,

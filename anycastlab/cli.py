@@ -384,7 +384,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
                             f"({len(phase['clients'])} client networks; RTT in ms)")
         for h in SUMMARY_HEAD_SHORT:
             table.add_column(h, justify="left" if h == "scheme" else "right")
-        for row in summary_rows(phase, short=True):
+        for row in summary_rows(phase, short=True, schemes=data["schemes"]):
             table.add_row(*row)
         out.print(table)
     st = data["probe_stats"]
@@ -408,15 +408,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     steering = None
     if args.cap is not None or args.floor is not None or args.bias is not None:
         from .compare import load_report
+        from .scenario import check_steering
 
         base = Steering(**load_report(str(folder))["steering"])
-        steering = replace(base, **{k: v for k, v in (("cap", args.cap), ("floor", args.floor),
-                                                      ("bias", args.bias)) if v is not None})
+        s = replace(base, **{k: v for k, v in (("cap", args.cap), ("floor", args.floor),
+                                               ("bias", args.bias)) if v is not None})
+        steering = check_steering(s.cap, s.floor, s.bias)
     data, paths = reanalyse(folder, steering)
     table = Table(title=f"{data['scenario']} on {data['topology']} (re-analysed; RTT in ms)")
     for h in SUMMARY_HEAD_SHORT:
         table.add_column(h, justify="left" if h == "scheme" else "right")
-    for row in summary_rows(data["phases"][0], short=True):
+    for row in summary_rows(data["phases"][0], short=True, schemes=data["schemes"]):
         table.add_row(*row)
     out.print(table)
     out.print(f"report rewritten: {paths['md']}")

@@ -22,9 +22,11 @@ def _rtt(c: dict[str, Any], scheme: str) -> Any:
     return c["floor_rtt_ms"] if scheme == "floor" else c[scheme]["rtt_ms"]
 
 
-def cdf(phase: dict[str, Any], out: Path, title: str) -> Path:
+def cdf(phase: dict[str, Any], out: Path, title: str, schemes: list[str]) -> Path:
     fig, ax = plt.subplots(figsize=(8, 5))
     for scheme, label, color in SCHEMES:
+        if scheme not in schemes:
+            continue
         v = sorted(x for x in (_rtt(c, scheme) for c in phase["clients"].values()) if x is not None)
         if not v:
             continue
@@ -32,7 +34,7 @@ def cdf(phase: dict[str, Any], out: Path, title: str) -> Path:
         ax.step([v[0]] + v, y, where="post", label=label, color=color,
                 linestyle="--" if scheme == "floor" else "-", linewidth=2)
     ax.set_xlim(left=0)
-    ax.set_xlabel("RTT per client network, median of probes (ms)")
+    ax.set_xlabel("RTT per client network, ms (median of probes; IPA: share-weighted over providers)")
     ax.set_ylabel("fraction of client networks")
     ax.set_ylim(0, 1.02)
     ax.grid(True, which="both", alpha=0.3)
@@ -73,11 +75,11 @@ def catchment_map(topo: Any, phase: dict[str, Any], out: Path, title: str) -> Pa
                     continue
                 bad = pop != opt
                 off += share if bad else 0
-                if share < 0.05:
-                    continue  # the small exploration shares would hide the picture
+                small = share < 0.05  # exploration traffic: thin and dotted
                 ax.plot([city.lon, pops[pop].lon], [city.lat, pops[pop].lat],
-                        color="#d62728" if bad else "#2ca02c", alpha=0.25 + 0.6 * share,
-                        linewidth=0.6 + 2.4 * share, zorder=1)
+                        color="#d62728" if bad else "#2ca02c", alpha=0.2 if small else 0.3 + 0.6 * share,
+                        linewidth=0.5 if small else 0.8 + 2.4 * share,
+                        linestyle=":" if small else "-", zorder=1)
             ax.scatter([city.lon], [city.lat], s=18, color="#333333", zorder=3)
             ax.annotate(cid, (city.lon, city.lat), xytext=(3, -9), textcoords="offset points",
                         fontsize=6.5, color="#333333")
@@ -88,7 +90,7 @@ def catchment_map(topo: Any, phase: dict[str, Any], out: Path, title: str) -> Pa
                         textcoords="offset points", fontsize=8, weight="bold")
         n = len(phase["clients"])
         label = "global anycast: client → PoP reached through G" if scheme == "global" else \
-            "IPA: client → PoP of each provider prefix, width = traffic share (shares < 5 % not drawn)"
+            "IPA: client → PoP of each provider prefix, width = traffic share (dotted: < 5 %)"
         ax.set_title(f"{label}\n(red: not the client's optimal PoP; {off:.1f} of {n} "
                      "client networks' traffic off optimal)", fontsize=10)
     fig.suptitle(title)

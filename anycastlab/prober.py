@@ -28,16 +28,17 @@ def run(spec: dict[str, Any], out=sys.stdout) -> int:  # type: ignore[no-untyped
     conf.verb = 0
     port = int(spec.get("port", 7777))
     client = spec["client"]
-    # a bound socket on our source port, so the kernel does not answer the
-    # responder's replies with ICMP port-unreachable
-    guard = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    guard.bind(("0.0.0.0", 0))
-    sport = guard.getsockname()[1]
     ident = int(uuid.uuid4().int & 0xFFFF)
     protos = [p for p in ("udp", "icmp") if spec.get(p, True)]
     sent_total = 0
     next_round = time.monotonic()
     for rnd in range(int(spec["count"])):
+        # a fresh bound source port per round: a late reply to an earlier round
+        # cannot be taken for this one, and the kernel does not answer the
+        # responder's replies with ICMP port-unreachable
+        guard = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        guard.bind(("0.0.0.0", 0))
+        sport = guard.getsockname()[1]
         pkts, meta = [], []
         for i, tgt in enumerate(spec["targets"]):
             if "udp" in protos:
@@ -78,9 +79,9 @@ def run(spec: dict[str, Any], out=sys.stdout) -> int:  # type: ignore[no-untyped
             out.write(json.dumps(row) + "\n")
             sent_total += 1
         out.flush()
+        guard.close()
         next_round += float(spec["interval"])
         time.sleep(max(0.0, next_round - time.monotonic()))
-    guard.close()
     return sent_total
 
 

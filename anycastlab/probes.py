@@ -43,12 +43,19 @@ def probe_client(lab: Any, client: str, tgts: list[dict[str, str]], s: ProbeSett
             "timeout": s.timeout_s, "udp": s.udp, "icmp": s.icmp}
     host = client_host_name(client)
     limit = 60 + s.count * (s.interval_s + s.timeout_s) * 2
-    res = subprocess.run(["mnexec", "-a", str(lab.netns_pid(host)), sys.executable, "-m",
-                          "anycastlab.prober"], input=json.dumps(spec), capture_output=True,
-                         text=True, timeout=limit)
+    try:
+        res = subprocess.run(["mnexec", "-a", str(lab.netns_pid(host)), sys.executable, "-m",
+                              "anycastlab.prober"], input=json.dumps(spec), capture_output=True,
+                             text=True, timeout=limit)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise LabError(f"the prober in {host} could not run: {exc}") from None
     if res.returncode != 0:
         raise LabError(f"the prober in {host} failed: {res.stderr.strip()[-400:]}")
-    return [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+    try:
+        return [json.loads(line) for line in res.stdout.splitlines() if line.strip()]
+    except ValueError:
+        raise LabError(f"the prober in {host} printed something that is not JSON: "
+                       f"{res.stdout[-200:]!r}") from None
 
 
 def run_probes(lab: Any, settings: ProbeSettings, out: Path,
@@ -95,9 +102,15 @@ def read_samples(path: Path) -> list[dict[str, Any]]:
     """samples.csv back into rows (lost probes have rtt_ms None)."""
     out = []
     with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            out.append({"t": float(r["t"]), "client": r["client"], "target": r["target"],
-                        "scheme": r["scheme"], "proto": r["proto"],
-                        "rtt_ms": None if r["lost"] == "1" else float(r["rtt_ms"]),
-                        "pop": r["pop"] or None})
+        for i, r in enumerate(csv.DictReader(f), start=2):
+            try:
+                out.append({"t": float(r["t"]), "client": r["client"], "target": r["target"],
+                            "scheme": r["scheme"], "proto": r["proto"],
+                            "rtt_ms": None if r["lost"] == "1" else float(r["rtt_ms"]),
+                            "pop": r["pop"] or None})
+            except (TypeError, ValueError, KeyError):
+                from .errors import InputError
+
+                raise InputError("a broken row in the samples", file=path, line=i,
+                                 fix="the file was cut or edited; re-run the scenario") from None
     return out

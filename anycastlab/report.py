@@ -69,10 +69,14 @@ class Report(_Open):
     schema_version: int
     scenario: str
     topology: str
+    topology_file: str
     link_backend: str
     created: str
     providers: list[str]
-    phases: list[Phase]
+    pops: list[str]
+    steering: dict[str, float]
+    schemes: list[str]
+    phases: list[Phase] = Field(min_length=1)
 
 
 def validate(data: dict[str, Any]) -> Report:
@@ -88,9 +92,12 @@ def _f(x: Any, fmt: str = "{:.1f}") -> str:
     return "–" if x is None else fmt.format(x)
 
 
-def summary_rows(phase: dict[str, Any], short: bool = False) -> list[list[str]]:
+def summary_rows(phase: dict[str, Any], short: bool = False,
+                 schemes: Optional[list[str]] = None) -> list[list[str]]:
     rows = []
     for key, label in SUMMARY_ROWS:
+        if schemes is not None and key not in schemes:
+            continue
         label = SHORT[key] if short else label
         s = phase["summary"][key]
         rows.append([label, _f(s["median_rtt_ms"]), _f(s["p90_rtt_ms"]), _f(s["p99_rtt_ms"]),
@@ -144,7 +151,8 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
     for phase in data["phases"]:
         tag = "" if len(data["phases"]) == 1 else f"-{phase['name']}"
         title = f"{data['scenario']} on {data['topology']}: {phase['name']}"
-        images.append(("RTT distribution per scheme", plots.cdf(phase, folder / f"rtt-cdf{tag}.png", title)))
+        images.append(("RTT distribution per scheme",
+                       plots.cdf(phase, folder / f"rtt-cdf{tag}.png", title, data["schemes"])))
         images.append(("Catchment maps", plots.catchment_map(topo, phase, folder / f"map{tag}.png", title)))
         images.append(("WAN scores and IPA shares",
                        plots.wan_heatmap(phase, providers, folder / f"wan{tag}.png", title)))
@@ -157,10 +165,13 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
           f"{data.get('timing', {}).get('total_s', '?')} s end to end.", ""]
     for phase in data["phases"]:
         md += [f"## Phase: {phase['name']}", "", "### Summary over client networks", "",
-               _md_table(SUMMARY_HEAD, summary_rows(phase)), "",
-               "RTTs are medians of UDP probes to the PoP responders; *off optimal PoP* is the "
-               "share of client networks (for IPA: of their traffic) reaching a PoP other than "
-               "their lowest-RTT unicast PoP; *inflation* is RTT minus optimal RTT.", "",
+               _md_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "",
+               "RTTs are medians of UDP probes to the PoP responders (IPA: share-weighted over "
+               "its providers); *off optimal PoP* is the share of client networks reaching a "
+               "PoP other than their lowest-RTT unicast PoP (IPA: through its top provider; "
+               f"share of IPA traffic off optimal: "
+               f"{_f(phase['summary']['ipa'].get('suboptimal_traffic_share'), '{:.0%}')}); "
+               "*inflation* is RTT minus optimal RTT.", "",
                "### Per client network", "", _md_table(CLIENT_HEAD, client_rows(phase, providers)), ""]
     md += ["## Plots", ""] + [f"![{label}]({p.name})" for label, p in images] + [""]
     paths["md"] = folder / "report.md"
@@ -170,7 +181,7 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
             f"<p>{html.escape(md[2])}</p>"]
     for phase in data["phases"]:
         body += [f"<h2>Phase: {html.escape(phase['name'])}</h2>", "<h3>Summary</h3>",
-                 _html_table(SUMMARY_HEAD, summary_rows(phase)), "<h3>Per client network</h3>",
+                 _html_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "<h3>Per client network</h3>",
                  _html_table(CLIENT_HEAD, client_rows(phase, providers))]
     for label, p in images:
         b64 = base64.b64encode(p.read_bytes()).decode()

@@ -1,6 +1,7 @@
 """Run a scenario end to end: lab up, probe, analyse, report, tear down."""
 from __future__ import annotations
 
+import shutil
 import time
 from dataclasses import asdict
 from datetime import datetime
@@ -32,6 +33,8 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     t0 = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     topo = scn.topology
+    # the run keeps its own copy: re-analysis must not depend on a file that may change
+    shutil.copyfile(topo.path, out / "topology.yaml")  # type: ignore[arg-type]
     own = lab is None
     if lab is None:
         lab = Lab(topo, runs_dir=runs_dir, links=scn.links, progress=progress or (lambda *a: None))
@@ -39,8 +42,8 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     try:
         t_up = time.monotonic() - t0
         rows, stats = run_probes(lab, scn.probes, out / "samples.csv", progress)
-        backend = lab.record.data["link_backend"] if lab.record else "?"
-        run_id = lab.record.id if lab.record else "?"
+        assert lab.record is not None
+        backend, run_id = lab.record.data["link_backend"], lab.record.id
     finally:
         if own:
             lab.stop()
@@ -48,7 +51,8 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     phase = {"name": "baseline", **analysis.analyse(topo, providers, rows, scn.steering)}
     data = {
         "schema_version": report.SCHEMA_VERSION, "scenario": scn.name, "topology": topo.name,
-        "scenario_file": str(scn.path), "topology_file": str(topo.path), "link_backend": backend,
+        "scenario_file": str(scn.path), "topology_file": "topology.yaml",
+        "topology_source": str(topo.path), "link_backend": backend, "schemes": scn.schemes,
         "lab_run": run_id, "created": datetime.now().isoformat(timespec="seconds"),
         "providers": providers, "pops": list(topo.cdn.cities),
         "probes": asdict(scn.probes), "steering": asdict(scn.steering),
@@ -68,7 +72,10 @@ def reanalyse(folder: Path, steering: Optional[analysis.Steering] = None) -> tup
 
     data = load_report(str(folder))
     data.pop("_path", None)
-    topo = load_topology(data["topology_file"])
+    original = folder / "report.original.json"
+    if not original.exists():  # keep what the run itself concluded
+        shutil.copyfile(folder / "report.json", original)
+    topo = load_topology(folder / data["topology_file"])
     st = steering or analysis.Steering(**data["steering"])
     rows = read_samples(folder / "samples.csv")
     phase = {"name": data["phases"][0]["name"],

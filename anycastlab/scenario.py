@@ -43,9 +43,10 @@ class ProbeSpec(_Strict):
     icmp: bool = True
 
     @model_validator(mode="after")
-    def _one_proto(self) -> "ProbeSpec":
-        if not (self.udp or self.icmp):
-            raise ValueError("at least one of udp and icmp must be true")
+    def _udp_needed(self) -> "ProbeSpec":
+        if not self.udp:
+            raise ValueError("udp must stay true: UDP probes to the responders give the PoP "
+                             "and the RTTs the analysis uses (ICMP is the cross-check)")
         return self
 
 
@@ -53,6 +54,15 @@ class SteeringSpec(_Strict):
     cap: float = Field(0.9, gt=0, le=1)
     floor: float = Field(0.02, ge=0, lt=1)
     bias: float = Field(2.0, ge=0, le=10)
+
+    @model_validator(mode="after")
+    def _floor_below_cap(self) -> "SteeringSpec":
+        if self.floor > self.cap:
+            raise ValueError(f"floor {self.floor} is above cap {self.cap}")
+        return self
+
+
+SCHEMES = ("global", "ipa", "oracle", "optimal", "floor")
 
 
 class ScenarioSpec(_Strict):
@@ -62,6 +72,8 @@ class ScenarioSpec(_Strict):
     links: Literal["auto", "netem", "userspace"] = "auto"
     probes: ProbeSpec = ProbeSpec()
     steering: SteeringSpec = SteeringSpec()
+    schemes: list[Literal["global", "ipa", "oracle", "optimal", "floor"]] = Field(
+        default_factory=lambda: list(SCHEMES), min_length=1)
 
 
 @dataclass
@@ -73,6 +85,7 @@ class Scenario:
     links: str
     probes: ProbeSettings
     steering: Steering
+    schemes: list[str]
 
 
 def resolve_scenario(name: str) -> Path:
@@ -104,14 +117,34 @@ def load_scenario(name: str, topology_override: Optional[str] = None) -> Scenari
         spec = ScenarioSpec.model_validate(src.data)
     except ValidationError as exc:
         raise shape_error(src, exc, ScenarioError, {}, "docs/scenarios.md") from None
-    ref = topology_override or spec.topology
-    tpath = _topology_path(ref, src.path)
-    if not tpath.exists():
-        raise ScenarioError(f"topology '{ref}' not found (looked for {tpath})", file=src.path,
-                            key="topology", line=src.line_of(("topology",)),
-                            fix="name a file in topologies/ (e.g. world, tiny) or give a path")
+    if topology_override:
+        tpath = Path(topology_override)
+        if not tpath.is_file():
+            tpath = _topology_path(Path(topology_override).name if tpath.suffix else
+                                   topology_override, ROOT / "scenarios" / "x.yaml")
+        if not tpath.exists():
+            raise ScenarioError(f"topology '{topology_override}' not found", key="--topology",
+                                fix="give a path or a name in topologies/ (e.g. world, tiny)")
+    else:
+        tpath = _topology_path(spec.topology, src.path)
+        if not tpath.exists():
+            raise ScenarioError(f"topology '{spec.topology}' not found (looked for {tpath})",
+                                file=src.path, key="topology", line=src.line_of(("topology",)),
+                                fix="name a file in topologies/ (e.g. world, tiny) or give a path")
     p = spec.probes
     s = spec.steering
     return Scenario(spec.name, spec.description, src.path, load_topology(tpath), spec.links,
                     ProbeSettings(p.count, p.interval_s, p.timeout_s, p.concurrency, p.udp, p.icmp),
-                    Steering(s.cap, s.floor, s.bias))
+                    Steering(s.cap, s.floor, s.bias), list(spec.schemes))
+
+
+def check_steering(cap: float, floor: float, bias: float) -> Steering:
+    """Validate steering values from the command line like a scenario file's."""
+    try:
+        s = SteeringSpec(cap=cap, floor=floor, bias=bias)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        where = ".".join(str(x) for x in e["loc"]) or "steering"
+        raise ScenarioError(f"{e['msg']}", key=f"--{where}" if where != "steering" else "--cap/--floor",
+                            fix="cap in (0, 1], floor in [0, cap], bias in [0, 10]") from None
+    return Steering(s.cap, s.floor, s.bias)

@@ -42,16 +42,17 @@ def test_allocate_cap_and_floor_by_hand():
     assert allocate({"A": 0.5, "B": -0.5}, Steering(floor=0.6)) == {"A": 0.5, "B": 0.5}
 
 
+@pytest.mark.parametrize("cap", [0.7, 0.3])
 @pytest.mark.parametrize("scores", [
-    {"a": 0.5, "b": 0.5, "c": -0.5}, {"a": 0.49, "b": -0.2, "c": -0.3, "d": -0.5, "e": -0.5},
-    {"a": -0.5, "b": -0.5}, {"a": 0.1, "b": 0.0, "c": 0.2}])
-def test_allocate_properties(scores):
-    s = Steering(cap=0.7, floor=0.05, bias=2)
+    {"a": 0.5, "b": 0.5, "c": -0.5, "d": 0.4}, {"a": 0.49, "b": -0.2, "c": -0.3, "d": -0.5, "e": -0.5},
+    {"a": -0.5, "b": -0.5, "c": 0.0, "d": 0.5}, {"a": 0.1, "b": 0.0, "c": 0.2, "d": 0.15}])
+def test_allocate_properties(scores, cap):
+    s = Steering(cap=cap, floor=0.05, bias=2)
     sh = allocate(scores, s)
     assert sum(sh.values()) == pytest.approx(1.0, abs=1e-5)
-    assert all(0.05 - 1e-9 <= v <= 0.7 + 1e-9 for v in sh.values())
+    assert all(0.05 - 1e-9 <= v <= cap + 1e-9 for v in sh.values()), sh  # cap binds everyone
     best = max(scores, key=scores.get)
-    assert sh[best] == max(sh.values())  # biased toward the top WAN score
+    assert sh[best] == pytest.approx(max(sh.values()))  # biased toward the top WAN score
 
 
 def rows(client, scheme, rtts, pop, proto="udp"):
@@ -100,10 +101,14 @@ def test_summary_and_schema(tiny):
     s = summarize(clients)
     assert s["global"]["median_rtt_ms"] == 82 and s["global"]["suboptimal_share"] == 1.0
     assert s["global"]["inflation_median_ms"] == 71
-    assert s["ipa"]["suboptimal_share"] == pytest.approx(0.1)  # B's share lands at nyc
+    assert s["ipa"]["suboptimal_share"] == 0.0  # its top provider A reaches lon, the optimal
+    assert s["ipa"]["suboptimal_traffic_share"] == pytest.approx(0.1)  # B's share lands at nyc
+    assert s["global"]["unreachable_clients"] == 0
     assert s["oracle"]["suboptimal_share"] == 0.0 and s["floor"]["median_rtt_ms"] == 3.0
     data = {"schema_version": 1, "scenario": "t", "topology": "tiny", "link_backend": "userspace",
-            "created": "now", "providers": ["A", "B"],
+            "created": "now", "providers": ["A", "B"], "pops": ["lon", "nyc"],
+            "topology_file": "topology.yaml", "steering": {"cap": 0.9, "floor": 0.02, "bias": 2},
+            "schemes": ["global", "ipa"],
             "phases": [{"name": "baseline", "clients": clients, "summary": s}]}
     validate(data)
     del data["phases"][0]["clients"]["c"]["optimal"]

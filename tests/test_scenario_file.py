@@ -23,6 +23,9 @@ def test_baseline_loads():
     (("count: 10 ", "count: 0 "), "greater than or equal to 1", "probes.count"),
     (("cap: 0.9 ", "cap: 1.5 "), "less than or equal to 1", "steering.cap"),
     (("name: baseline", "name: base line"), "should match pattern", "name"),
+    (("floor: 0.02 ", "floor: 0.95 "), "floor 0.95 is above cap 0.9", "steering"),
+    (("concurrency: 4 ", "udp: false\n  concurrency: 4 "), "udp must stay true", "probes"),
+    (("steering:", "schemes: [global, anycast]\nsteering:"), "Input should be", "schemes[1]"),
 ])
 def test_rejections_name_file_key_and_fix(tmp_path, change, fragment, key):
     p = tmp_path / "s.yaml"
@@ -32,6 +35,22 @@ def test_rejections_name_file_key_and_fix(tmp_path, change, fragment, key):
     err = info.value
     assert fragment in str(err) and err.key == key and err.fix and err.file == str(p)
     assert err.line is not None
+
+
+def test_topology_option_takes_a_path_or_a_name(tmp_path):
+    assert load_scenario("baseline", str(ROOT / "topologies" / "tiny.yaml")).topology.name == "tiny"
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("baseline", "atlantis")
+    assert info.value.key == "--topology"
+
+
+def test_cli_steering_is_checked_like_the_file():
+    from anycastlab.scenario import check_steering
+
+    assert check_steering(0.8, 0.05, 1).cap == 0.8
+    for bad in ((2, 0.02, 2), (0.9, -0.1, 2), (0.9, 0.02, -1), (0.3, 0.5, 2)):
+        with pytest.raises(ScenarioError):
+            check_steering(*bad)
 
 
 def test_missing_scenario():
