@@ -30,6 +30,14 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     With ``lab`` given (already up, same topology) it probes that lab and
     leaves it up; otherwise it brings its own up and tears it down.
     """
+    if scn.timeline:
+        from .errors import InputError
+
+        raise InputError("this scenario has a timeline; timelines are validated, but running "
+                         "them (continuous probing through events) is not built yet",
+                         file=scn.path, key="timeline",
+                         fix="remove 'timeline' to run the scenario at rest; lab events can be "
+                             "driven from Python meanwhile (anycastlab.events.apply)")
     t0 = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     topo = scn.topology

@@ -11,17 +11,19 @@ Errors name the file, line and key, like topology errors.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .analysis import Steering
 from .errors import InputError
+from .events import Event, EventError
+from .events import resolve as resolve_event
 from .probes import ProbeSettings
 from .topology import TOPO_NAME, Topology, load_topology
-from .yamlsource import YamlSource, shape_error
+from .yamlsource import YamlSource, key_path, shape_error
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -65,6 +67,12 @@ class SteeringSpec(_Strict):
 SCHEMES = ("global", "ipa", "oracle", "optimal", "floor")
 
 
+class PhaseSpec(_Strict):
+    name: str = Field(pattern=TOPO_NAME)
+    duration_s: float = Field(gt=0, le=3600)
+    events: list[dict[str, Any]] = []
+
+
 class ScenarioSpec(_Strict):
     name: str = Field(pattern=TOPO_NAME)
     description: str = ""
@@ -74,6 +82,7 @@ class ScenarioSpec(_Strict):
     steering: SteeringSpec = SteeringSpec()
     schemes: list[Literal["global", "ipa", "oracle", "optimal", "floor"]] = Field(
         default_factory=lambda: list(SCHEMES), min_length=1)
+    timeline: list[PhaseSpec] = []
 
 
 @dataclass
@@ -86,6 +95,14 @@ class Scenario:
     probes: ProbeSettings
     steering: Steering
     schemes: list[str]
+    timeline: list[Phase] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    duration_s: float
+    events: tuple[Event, ...]
 
 
 def resolve_scenario(name: str) -> Path:
@@ -131,11 +148,42 @@ def load_scenario(name: str, topology_override: Optional[str] = None) -> Scenari
             raise ScenarioError(f"topology '{spec.topology}' not found (looked for {tpath})",
                                 file=src.path, key="topology", line=src.line_of(("topology",)),
                                 fix="name a file in topologies/ (e.g. world, tiny) or give a path")
+    topo = load_topology(tpath)
+    providers = sorted(topo.providers_of(topo.cdn.id), key=lambda t: topo.ases[t].index)
+    timeline = _timeline(spec, src, topo, providers)
     p = spec.probes
     s = spec.steering
-    return Scenario(spec.name, spec.description, src.path, load_topology(tpath), spec.links,
+    return Scenario(spec.name, spec.description, src.path, topo, spec.links,
                     ProbeSettings(p.count, p.interval_s, p.timeout_s, p.concurrency, p.udp, p.icmp),
-                    Steering(s.cap, s.floor, s.bias), list(spec.schemes))
+                    Steering(s.cap, s.floor, s.bias), list(spec.schemes), timeline)
+
+
+def _timeline(spec: ScenarioSpec, src: YamlSource, topo: Topology,
+              providers: list[str]) -> list[Phase]:
+    """Resolve every event; reject unknown kinds, links, nodes and late events."""
+    phases, names = [], set()
+    for i, ph in enumerate(spec.timeline):
+        loc = ("timeline", i)
+        if ph.name in names:
+            raise ScenarioError(f"duplicate phase name '{ph.name}'", file=src.path,
+                                key=key_path(loc + ("name",)), line=src.line_of(loc + ("name",)),
+                                fix="give each phase its own name")
+        names.add(ph.name)
+        events = []
+        for j, raw in enumerate(ph.events):
+            eloc = loc + ("events", j)
+            ev = resolve_event(raw, topo, providers)
+            if isinstance(ev, EventError):
+                raise ScenarioError(ev.message, file=src.path, key=key_path(eloc + (ev.key,)),
+                                    line=src.line_of(eloc + (ev.key,)), fix=ev.fix)
+            if ev.at_s >= ph.duration_s:
+                raise ScenarioError(f"event at {ev.at_s} s is outside phase '{ph.name}' "
+                                    f"({ph.duration_s} s long)", file=src.path,
+                                    key=key_path(eloc + ("at_s",)), line=src.line_of(eloc + ("at_s",)),
+                                    fix="use an offset below the phase's duration_s")
+            events.append(ev)
+        phases.append(Phase(ph.name, ph.duration_s, tuple(sorted(events, key=lambda e: e.at_s))))
+    return phases
 
 
 def check_steering(cap: float, floor: float, bias: float) -> Steering:

@@ -56,3 +56,52 @@ def test_cli_steering_is_checked_like_the_file():
 def test_missing_scenario():
     with pytest.raises(Exception, match="not found"):
         load_scenario("no-such-scenario")
+
+
+TIMELINE = BASELINE + """timeline:
+  - {name: before, duration_s: 10}
+  - name: during
+    duration_s: 20
+    events:
+      - {at_s: 0, kind: cut, between: [lax, tyo]}
+  - name: after
+    duration_s: 10
+    events:
+      - {at_s: 0, kind: restore, between: [lax, tyo]}
+"""
+
+
+def test_timeline_parses(tmp_path):
+    p = tmp_path / "t.yaml"
+    p.write_text(TIMELINE)
+    scn = load_scenario(str(p))
+    assert [ph.name for ph in scn.timeline] == ["before", "during", "after"]
+    cut = scn.timeline[1].events[0]
+    assert cut.kind == "cut" and len(cut.links) >= 1
+
+
+@pytest.mark.parametrize("change, fragment, key", [
+    (("kind: cut", "kind: meteor"), "unknown event kind 'meteor'", "timeline[1].events[0].kind"),
+    (("between: [lax, tyo]}\n  - name: after", "between: [lax, atl]}\n  - name: after"),
+     "unknown city 'atl'", "timeline[1].events[0].between"),
+    (("{at_s: 0, kind: restore", "{at_s: 12, kind: restore"), "outside phase 'after'",
+     "timeline[2].events[0].at_s"),
+    (("name: after", "name: before"), "duplicate phase name", "timeline[2].name"),
+])
+def test_timeline_rejections(tmp_path, change, fragment, key):
+    p = tmp_path / "t.yaml"
+    p.write_text(TIMELINE.replace(*change, 1))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(str(p))
+    assert fragment in str(info.value) and info.value.key == key and info.value.line
+
+
+def test_running_a_timeline_is_refused_clearly(tmp_path):
+    from anycastlab.errors import InputError
+    from anycastlab.runner import run_scenario
+
+    p = tmp_path / "t.yaml"
+    p.write_text(TIMELINE)
+    with pytest.raises(InputError, match="not built yet") as info:
+        run_scenario(load_scenario(str(p)), tmp_path / "out")
+    assert info.value.key == "timeline" and not (tmp_path / "out").exists()
