@@ -11,7 +11,6 @@ import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 from .errors import LabError
 from .sockets import connect_unix
@@ -94,9 +93,3 @@ def route_prefixes(client: BirdClient, table: str = "master4") -> set[str]:
     """Prefixes present in a BIRD table (any source)."""
     text = client.command(f"show route table {table}")
     return {m.group(1) for line in text.splitlines() if (m := ROUTE_LINE.match(line))}
-
-
-def best_route(client: BirdClient, prefix: str) -> Optional[str]:
-    """``show route for PREFIX all`` text, or None when there is no route."""
-    text = client.command(f"show route for {prefix} all")
-    return text if ROUTE_LINE.search(text) or "via" in text else None
