@@ -49,7 +49,10 @@ def run(spec: dict[str, Any], out=sys.stdout) -> int:  # type: ignore[no-untyped
             if "icmp" in protos:
                 pkts.append(IP(dst=tgt["addr"]) / ICMP(id=ident, seq=(rnd * 256 + i) & 0xFFFF))
                 meta.append((tgt, "icmp", None))
-        ans, _ = sr(pkts, timeout=float(spec["timeout"]), verbose=0, retry=0)
+        # paced, not a burst: back-to-back packets queue behind each other in the
+        # links' shaper and the later ones would report inflated RTTs
+        inter = min(0.5 * float(spec["interval"]), 0.1) / max(1, len(pkts))
+        ans, _ = sr(pkts, timeout=float(spec["timeout"]), verbose=0, retry=0, inter=inter)
         by_pkt = {}
         for snd, rcv in ans:
             by_pkt[bytes(snd)] = (snd, rcv)
