@@ -40,6 +40,7 @@ class Steering:
     cap: float = 0.9
     floor: float = 0.02
     bias: float = 2.0
+    window_s: float = 5.0   # through a timeline: shares recomputed from each window's samples
 
 
 def percentile(values: Iterable[float], q: float) -> Optional[float]:

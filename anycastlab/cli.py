@@ -413,7 +413,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         base = Steering(**load_report(str(folder))["steering"])
         s = replace(base, **{k: v for k, v in (("cap", args.cap), ("floor", args.floor),
                                                ("bias", args.bias)) if v is not None})
-        steering = check_steering(s.cap, s.floor, s.bias)
+        steering = check_steering(s.cap, s.floor, s.bias, s.window_s)
     data, paths = reanalyse(folder, steering)
     table = Table(title=f"{data['scenario']} on {data['topology']} (re-analysed; RTT in ms)")
     for h in SUMMARY_HEAD_SHORT:

@@ -14,7 +14,7 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import plots
+from . import plots, timeplots
 
 SCHEMA_VERSION = 1
 
@@ -65,6 +65,36 @@ class Phase(_Open):
     summary: Summary
 
 
+class SchemeEventSummary(_Open):
+    affected_clients: int
+    clients_losing: int
+    lost: dict[str, Any]
+    loss_window_s: dict[str, Any]
+    stable_s: dict[str, Any]
+
+
+class TimelineEvent(_Open):
+    t_s: float
+    label: str
+    kind: str
+    phase: str
+    span_s: float
+    summary: dict[str, SchemeEventSummary]
+    clients: dict[str, dict[str, Any]]
+    bgp: dict[str, Any]
+
+
+class TimelineSection(_Open):
+    t0: float
+    window_s: float
+    interval_s: float
+    phases: list[dict[str, Any]]
+    events: list[TimelineEvent]
+    series: dict[str, Any]
+    shares: dict[str, list[dict[str, Any]]]
+    plot_clients: list[str]
+
+
 class Report(_Open):
     schema_version: int
     scenario: str
@@ -77,6 +107,7 @@ class Report(_Open):
     steering: dict[str, float]
     schemes: list[str]
     phases: list[Phase] = Field(min_length=1)
+    timeline: Optional[TimelineSection] = None
 
 
 def validate(data: dict[str, Any]) -> Report:
@@ -140,6 +171,97 @@ def _html_table(head: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
 
 
+def _ms(st: dict[str, Any]) -> str:
+    """'median / worst (client)' of an event statistic."""
+    if st["median"] is None:
+        return "–"
+    return f"{st['median']:g} / {st['worst']:g} ({st['worst_client']})"
+
+
+EVENT_HEAD = ["#", "t s", "event", "BGP settle s", "best-path changes", "updates",
+              "scheme", "clients affected", "losing", "lost probes med / worst",
+              "loss window s med / worst", "stable after s med / worst", "never stable",
+              "shares moved s med / worst"]
+
+
+def event_rows(tl: dict[str, Any]) -> list[list[str]]:
+    rows = []
+    for i, ev in enumerate(tl["events"]):
+        bgp = ev.get("bgp") or {}
+        for j, scheme in enumerate(("global", "ipa")):
+            sm = ev["summary"][scheme]
+            head = [str(i + 1), f"{ev['t_s']:.2f}", ev["label"], _f(bgp.get("settle_s"), "{:.3f}"),
+                    str(bgp.get("best_path_changes", "–")), str(bgp.get("updates", "–"))] if j == 0 \
+                else ["", "", "", "", "", ""]
+            rows.append(head + [SHORT[scheme], str(sm["affected_clients"]), str(sm["clients_losing"]),
+                                _ms(sm["lost"]), _ms(sm["loss_window_s"]), _ms(sm["stable_s"]),
+                                ", ".join(sm["not_stable"]) or "–",
+                                _ms(sm["shares_moved_s"]) if scheme == "ipa" else ""])
+    return rows
+
+
+CLIENT_EVENT_HEAD = ["client", "scheme", "lost", "loss window s (from – to)", "stable after s",
+                     "PoP before → after", "RTT ms before → after", "shares moved s",
+                     "top shares before → after"]
+
+
+def _top(sh: dict[str, float]) -> str:
+    return " ".join(f"{k}:{v:.0%}" for k, v in sorted(sh.items(), key=lambda kv: -kv[1])[:2]) or "–"
+
+
+def client_event_rows(ev: dict[str, Any]) -> list[list[str]]:
+    from .timeline import affected
+
+    rows = []
+    for c, per in sorted(ev["clients"].items()):
+        if not any(affected(m) for m in per.values()):
+            continue
+        for scheme in ("global", "ipa"):
+            m = per[scheme]
+            win = "–" if m["first_lost_s"] is None else \
+                f"{m['loss_window_s']:.2f} ({m['first_lost_s']:.2f} – {m['last_lost_s']:.2f})"
+            stable = "never" if m["stable_s"] is None else f"{m['stable_s']:.2f} @ {m['stable_pop']}"
+            rows.append([c if scheme == "global" else "", SHORT[scheme], f"{m['lost']:g}", win, stable,
+                         f"{m['before']['pop'] or 'lost'} → {m['after']['pop'] or 'lost'}",
+                         f"{_f(m['before']['rtt_ms'])} → {_f(m['after']['rtt_ms'])}",
+                         _f(m.get("shares_moved_s"), "{:.1f}") if scheme == "ipa" else "",
+                         f"{_top(m['shares_before'])} → {_top(m['shares_after'])}" if scheme == "ipa" else ""])
+    return rows
+
+
+TIMELINE_NOTE = ("Times are seconds from the event. *lost*: probes without an answer in the event's span "
+                 "(IPA: traffic-weighted by the shares in effect). *loss window*: first to last lost probe. "
+                 "*stable after*: from the event until every later probe answers from the final PoP within "
+                 "max(1 ms, 10 %) of the final RTT. *shares moved*: until >= 5 % of IPA traffic had changed "
+                 "provider. *BGP settle*: from the event to the last best-path change of a service prefix on "
+                 "any router (BIRD logs). Medians and worst over the clients the event affected.")
+
+
+def _phase_line(tl: dict[str, Any]) -> str:
+    return "; ".join(f"{p['name']} {p['start_s']:g}–{p['end_s']:g} s" for p in tl["phases"])
+
+
+def timeline_md(tl: dict[str, Any]) -> list[str]:
+    md = ["## Timeline", "", f"Phases: {_phase_line(tl)}. Probes every {tl['interval_s']:g} s per client "
+          f"and target; IPA shares recomputed every {tl['window_s']:g} s.", "",
+          "### Events", "", _md_table(EVENT_HEAD, event_rows(tl)), "", TIMELINE_NOTE, ""]
+    for i, ev in enumerate(tl["events"]):
+        rows = client_event_rows(ev)
+        md += [f"### Event {i + 1}: {ev['label']} (t = {ev['t_s']:.2f} s, phase {ev['phase']})", ""]
+        md += [_md_table(CLIENT_EVENT_HEAD, rows) if rows else "No client network was affected.", ""]
+    return md
+
+
+def timeline_html(tl: dict[str, Any]) -> list[str]:
+    body = ["<h2>Timeline</h2>", f"<p>Phases: {html.escape(_phase_line(tl))}.</p>", "<h3>Events</h3>",
+            _html_table(EVENT_HEAD, event_rows(tl)), f"<p>{html.escape(TIMELINE_NOTE)}</p>"]
+    for i, ev in enumerate(tl["events"]):
+        rows = client_event_rows(ev)
+        body += [f"<h3>Event {i + 1}: {html.escape(ev['label'])} (t = {ev['t_s']:.2f} s)</h3>",
+                 _html_table(CLIENT_EVENT_HEAD, rows) if rows else "<p>No client network was affected.</p>"]
+    return body
+
+
 def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
     """Write every report file into ``folder``; returns their paths."""
     validate(data)
@@ -148,6 +270,14 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
     paths["json"].write_text(json.dumps(data, indent=2) + "\n")
     providers = data["providers"]
     images: list[tuple[str, Path]] = []
+    tl = data.get("timeline")
+    if tl:
+        name = f"{data['scenario']} on {data['topology']}"
+        images.append(("RTT over time", timeplots.rtt_over_time(tl, folder / "rtt-time.png", name,
+                                                                data["schemes"])))
+        images.append(("Loss windows", timeplots.loss_strip(tl, folder / "loss.png", name)))
+        images.append(("IPA shares over time",
+                       timeplots.shares_over_time(tl, providers, folder / "shares.png", name)))
     for phase in data["phases"]:
         tag = "" if len(data["phases"]) == 1 else f"-{phase['name']}"
         title = f"{data['scenario']} on {data['topology']}: {phase['name']}"
@@ -163,6 +293,8 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
           f"Created {data['created']}; link backend `{data['link_backend']}`; "
           f"{data.get('probes', {}).get('count', '?')} probe rounds per client; "
           f"{data.get('timing', {}).get('total_s', '?')} s end to end.", ""]
+    if tl:
+        md += timeline_md(tl)
     for phase in data["phases"]:
         md += [f"## Phase: {phase['name']}", "", "### Summary over client networks", "",
                _md_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "",
@@ -179,6 +311,8 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
 
     body = [f"<h1>{html.escape(data['scenario'])} on {html.escape(data['topology'])}</h1>",
             f"<p>{html.escape(md[2])}</p>"]
+    if tl:
+        body += timeline_html(tl)
     for phase in data["phases"]:
         body += [f"<h2>Phase: {html.escape(phase['name'])}</h2>", "<h3>Summary</h3>",
                  _html_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "<h3>Per client network</h3>",

@@ -30,14 +30,6 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     With ``lab`` given (already up, same topology) it probes that lab and
     leaves it up; otherwise it brings its own up and tears it down.
     """
-    if scn.timeline:
-        from .errors import InputError
-
-        raise InputError("this scenario has a timeline; timelines are validated, but running "
-                         "them (continuous probing through events) is not built yet",
-                         file=scn.path, key="timeline",
-                         fix="remove 'timeline' to run the scenario at rest; lab events can be "
-                             "driven from Python meanwhile (anycastlab.events.apply)")
     t0 = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     topo = scn.topology
@@ -49,14 +41,28 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         lab.start()
     try:
         t_up = time.monotonic() - t0
-        rows, stats = run_probes(lab, scn.probes, out / "samples.csv", progress)
+        if scn.timeline:
+            from .timeline_run import run_timeline
+
+            rows, stats, extra = run_timeline(lab, scn, out, progress)
+        else:
+            rows, stats = run_probes(lab, scn.probes, out / "samples.csv", progress)
+            extra = {}
         assert lab.record is not None
         backend, run_id = lab.record.data["link_backend"], lab.record.id
     finally:
         if own:
             lab.stop()
     providers = list(lab.plan.services.provider_prefixes)
-    phase = {"name": "baseline", **analysis.analyse(topo, providers, rows, scn.steering)}
+    if scn.timeline:
+        from .timeline_run import analyse_timeline
+
+        if progress:
+            progress("analysing", 0, 1)
+        phases, timeline = analyse_timeline(scn, rows, providers, extra)
+    else:
+        phases = [{"name": "baseline", **analysis.analyse(topo, providers, rows, scn.steering)}]
+        timeline = None
     data = {
         "schema_version": report.SCHEMA_VERSION, "scenario": scn.name, "topology": topo.name,
         "scenario_file": str(scn.path), "topology_file": "topology.yaml",
@@ -64,15 +70,18 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         "lab_run": run_id, "created": datetime.now().isoformat(timespec="seconds"),
         "providers": providers, "pops": list(topo.cdn.cities),
         "probes": asdict(scn.probes), "steering": asdict(scn.steering),
-        "probe_stats": stats, "phases": [phase],
+        "probe_stats": stats, "phases": phases,
         "timing": {"up_s": round(t_up, 2), "probe_s": stats["seconds"]},
     }
+    if timeline is not None:
+        data["timeline"] = timeline
     data["timing"]["total_s"] = round(time.monotonic() - t0, 2)
     paths = report.write(out, data, topo)
     return data, paths
 
 
-def reanalyse(folder: Path, steering: Optional[analysis.Steering] = None) -> tuple[dict[str, Any], dict[str, Path]]:
+def reanalyse(folder: Path, steering: Optional[analysis.Steering] = None,
+              plot_clients: Optional[list[str]] = None) -> tuple[dict[str, Any], dict[str, Path]]:
     """Recompute a run's analysis and report from its samples.csv, e.g. with
     other steering parameters; no lab needed."""
     from .compare import load_report
@@ -86,8 +95,13 @@ def reanalyse(folder: Path, steering: Optional[analysis.Steering] = None) -> tup
     topo = load_topology(folder / data["topology_file"])
     st = steering or analysis.Steering(**data["steering"])
     rows = read_samples(folder / "samples.csv")
-    phase = {"name": data["phases"][0]["name"],
-             **analysis.analyse(topo, data["providers"], rows, st)}
-    data.update({"steering": asdict(st), "phases": [phase],
+    if data.get("timeline"):
+        from .timeline_run import reanalyse_timeline
+
+        phases, data["timeline"] = reanalyse_timeline(data, topo, rows, st, plot_clients)
+    else:
+        phases = [{"name": data["phases"][0]["name"],
+                   **analysis.analyse(topo, data["providers"], rows, st)}]
+    data.update({"steering": asdict(st), "phases": phases,
                  "reanalysed": datetime.now().isoformat(timespec="seconds")})
     return data, report.write(folder, data, topo)

@@ -5,7 +5,13 @@
     topology: world              # a name in topologies/ or a path (relative to this file)
     links: auto                  # optional link backend
     probes: {count: 10, interval_s: 0.2, timeout_s: 1.5, concurrency: 4}
-    steering: {cap: 0.7, floor: 0.05, bias: 2}
+    steering: {cap: 0.7, floor: 0.05, bias: 2, window_s: 5}
+    timeline:                    # optional: phases and events (docs/scenarios.md)
+      - {name: before, duration_s: 15}
+      - name: cut
+        duration_s: 30
+        events: [{kind: cut, at_s: 0, between: [lon, nyc]}]
+    plot_clients: [c1, c2]       # optional: clients drawn in the time plots
 
 Errors name the file, line and key, like topology errors.
 """
@@ -38,7 +44,8 @@ class _Strict(BaseModel):
 
 class ProbeSpec(_Strict):
     count: int = Field(10, ge=1, le=10000)
-    interval_s: float = Field(0.2, gt=0, le=60)
+    # between rounds; default 0.2 s at rest, 0.1 s through a timeline
+    interval_s: Optional[float] = Field(None, ge=0.02, le=60)
     timeout_s: float = Field(1.5, gt=0, le=30)
     concurrency: int = Field(4, ge=1, le=64)
     udp: bool = True
@@ -56,6 +63,7 @@ class SteeringSpec(_Strict):
     cap: float = Field(0.9, gt=0, le=1)
     floor: float = Field(0.02, ge=0, lt=1)
     bias: float = Field(2.0, ge=0, le=10)
+    window_s: float = Field(5.0, ge=0.5, le=600)
 
     @model_validator(mode="after")
     def _floor_below_cap(self) -> "SteeringSpec":
@@ -83,6 +91,7 @@ class ScenarioSpec(_Strict):
     schemes: list[Literal["global", "ipa", "oracle", "optimal", "floor"]] = Field(
         default_factory=lambda: list(SCHEMES), min_length=1)
     timeline: list[PhaseSpec] = []
+    plot_clients: list[str] = []
 
 
 @dataclass
@@ -96,6 +105,11 @@ class Scenario:
     steering: Steering
     schemes: list[str]
     timeline: list[Phase] = field(default_factory=list)
+    plot_clients: list[str] = field(default_factory=list)
+
+    @property
+    def duration_s(self) -> float:
+        return sum(p.duration_s for p in self.timeline)
 
 
 @dataclass(frozen=True)
@@ -151,11 +165,19 @@ def load_scenario(name: str, topology_override: Optional[str] = None) -> Scenari
     topo = load_topology(tpath)
     providers = sorted(topo.providers_of(topo.cdn.id), key=lambda t: topo.ases[t].index)
     timeline = _timeline(spec, src, topo, providers)
+    clients = {a.id for a in topo.clients()}
+    for i, c in enumerate(spec.plot_clients):
+        if c not in clients:
+            raise ScenarioError(f"unknown client '{c}'", file=src.path, key=f"plot_clients[{i}]",
+                                line=src.line_of(("plot_clients", i)),
+                                fix=f"use client AS ids of {topo.name}: {', '.join(sorted(clients))}")
     p = spec.probes
     s = spec.steering
+    interval = p.interval_s if p.interval_s is not None else (0.1 if timeline else 0.2)
     return Scenario(spec.name, spec.description, src.path, topo, spec.links,
-                    ProbeSettings(p.count, p.interval_s, p.timeout_s, p.concurrency, p.udp, p.icmp),
-                    Steering(s.cap, s.floor, s.bias), list(spec.schemes), timeline)
+                    ProbeSettings(p.count, interval, p.timeout_s, p.concurrency, p.udp, p.icmp),
+                    Steering(s.cap, s.floor, s.bias, s.window_s), list(spec.schemes), timeline,
+                    list(spec.plot_clients))
 
 
 def _timeline(spec: ScenarioSpec, src: YamlSource, topo: Topology,
@@ -186,13 +208,13 @@ def _timeline(spec: ScenarioSpec, src: YamlSource, topo: Topology,
     return phases
 
 
-def check_steering(cap: float, floor: float, bias: float) -> Steering:
+def check_steering(cap: float, floor: float, bias: float, window_s: float = 5.0) -> Steering:
     """Validate steering values from the command line like a scenario file's."""
     try:
-        s = SteeringSpec(cap=cap, floor=floor, bias=bias)
+        s = SteeringSpec(cap=cap, floor=floor, bias=bias, window_s=window_s)
     except ValidationError as exc:
         e = exc.errors()[0]
         where = ".".join(str(x) for x in e["loc"]) or "steering"
         raise ScenarioError(f"{e['msg']}", key=f"--{where}" if where != "steering" else "--cap/--floor",
                             fix="cap in (0, 1], floor in [0, cap], bias in [0, 10]") from None
-    return Steering(s.cap, s.floor, s.bias)
+    return Steering(s.cap, s.floor, s.bias, s.window_s)

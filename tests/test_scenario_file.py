@@ -96,12 +96,16 @@ def test_timeline_rejections(tmp_path, change, fragment, key):
     assert fragment in str(info.value) and info.value.key == key and info.value.line
 
 
-def test_running_a_timeline_is_refused_clearly(tmp_path):
-    from anycastlab.errors import InputError
-    from anycastlab.runner import run_scenario
-
+def test_timeline_defaults_and_plot_clients(tmp_path):
     p = tmp_path / "t.yaml"
-    p.write_text(TIMELINE)
-    with pytest.raises(InputError, match="not built yet") as info:
-        run_scenario(load_scenario(str(p)), tmp_path / "out")
-    assert info.value.key == "timeline" and not (tmp_path / "out").exists()
+    text = TIMELINE.replace("  interval_s: 0.2\n", "")
+    assert text != TIMELINE
+    p.write_text(text)
+    scn = load_scenario(str(p))
+    assert scn.probes.interval_s == 0.1  # through a timeline: 100 ms per client per target
+    assert scn.steering.window_s == 5.0
+    assert scn.duration_s == sum(ph.duration_s for ph in scn.timeline)
+    p.write_text(TIMELINE + "plot_clients: [cnyc1, nobody]\n")
+    with pytest.raises(ScenarioError, match="unknown client 'nobody'") as info:
+        load_scenario(str(p))
+    assert info.value.key == "plot_clients[1]"
