@@ -16,7 +16,8 @@ the timeline; warm-up probes have negative times).
              its end, as a live steering loop would (a window without any
              answer keeps the previous shares: nothing new was learned).
   metrics    per event, client and scheme, over the event's span (until the
-             next event or the end): lost probes, loss window (first to last
+             next event or the end, minus a guard of up to 1 s whose probes may
+             meet the next event in flight): lost probes, loss window (first to last
              lost probe), time until stable again and on which PoP, PoP and
              median RTT before and after, and for IPA the time until the
              shares moved. docs/scenarios.md defines each one.
@@ -177,11 +178,18 @@ def event_metrics(pts: list[Point], te: float, tn: float, t_prev: float) -> dict
     }
     tol = tolerance(after["rtt_ms"])
 
-    def disturbed(p: Point) -> bool:
-        return (p[2] > 0 or p[1] is None or p[3] != after["pop"]
-                or after["rtt_ms"] is None or abs(p[1] - after["rtt_ms"]) > tol)
+    def off(p: Point) -> bool:
+        return p[1] is None or after["rtt_ms"] is None or abs(p[1] - after["rtt_ms"]) > tol
 
-    bad = [i for i, p in enumerate(span) if disturbed(p)]
+    def disturbed(i: int) -> bool:
+        """Lost, the wrong PoP, or an RTT off the final one for two probes in a
+        row (one stray RTT is a queueing blip of the shared machine, not a route)."""
+        p = span[i]
+        if p[2] > 0 or p[1] is None or p[3] != after["pop"]:
+            return True
+        return off(p) and ((i > 0 and off(span[i - 1])) or (i + 1 < len(span) and off(span[i + 1])))
+
+    bad = [i for i in range(len(span)) if disturbed(i)]
     if not span or after["rtt_ms"] is None:
         stable = None                      # never answered again within the span
     elif not bad:
