@@ -6,10 +6,11 @@ TOPO   ?= world
 NAME   ?= baseline
 PYTEST ?= -q
 
-.PHONY: help setup test test-unit check render up hold scenario clean bench
+.PHONY: help setup test test-unit check render up hold scenario scenarios clean bench
 
 help:
 	@echo "sudo make scenario [NAME=baseline]  run scenarios/NAME.yaml: lab, probes, report in results/"
+	@echo "sudo make scenarios        run every scenario; index page in results/scenarios/index.html"
 	@echo "make setup                 install Debian packages, .venv and Python deps (idempotent)"
 	@echo "sudo make up [TOPO=world]  build a topology, converge, print a summary, tear down"
 	@echo "sudo make hold [TOPO=...]  same, but stay up until Ctrl-C ('anycastlab exec' from another shell)"
@@ -43,6 +44,13 @@ hold: setup
 
 scenario: setup
 	$(CLI) scenario $(NAME)
+
+# every shipped scenario, baseline first, then an index page linking the reports
+SCENARIOS := baseline $(filter-out baseline,$(sort $(basename $(notdir $(wildcard scenarios/*.yaml)))))
+scenarios: setup
+	@set -e; for n in $(SCENARIOS); do \
+	  $(CLI) scenario $$n --out results/scenarios/$$n; \
+	done; $(CLI) index results/scenarios
 
 bench: setup
 	$(PY) bench/run.py

@@ -387,10 +387,33 @@ def cmd_scenario(args: argparse.Namespace) -> int:
         for row in summary_rows(phase, short=True, schemes=data["schemes"]):
             table.add_row(*row)
         out.print(table)
+    if data.get("timeline"):
+        print_events(data)
     st = data["probe_stats"]
     out.print(f"{st['probes']} probes ({st['lost']} lost) in {st['seconds']} s; "
               f"{data['timing']['total_s']} s end to end")
     out.print(f"report: {paths['md']}  (also {paths['html'].name}, report.json, samples.csv, plots)")
+    return 0
+
+
+def print_events(data: dict) -> None:
+    """The events table of a timeline run (median / worst client)."""
+    from .report import EVENT_HEAD, event_rows
+
+    table = Table(title=f"{data['scenario']}: events (seconds from each event; median / worst client)")
+    keep = [0, 1, 2, 3, 6, 8, 9, 10, 11, 13]
+    for i in keep:
+        table.add_column(EVENT_HEAD[i], justify="left" if i in (2, 6) else "right")
+    for row in event_rows(data["timeline"]):
+        table.add_row(*[row[i] for i in keep])
+    out.print(table)
+
+
+def cmd_index(args: argparse.Namespace) -> int:
+    from .index import write_index
+
+    path = write_index(Path(args.folder))
+    out.print(f"index: {path}  (also index.md)")
     return 0
 
 
@@ -406,21 +429,36 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise InputError("no samples.csv in that folder", file=folder,
                          fix="give a folder written by 'anycastlab scenario'")
     steering = None
-    if args.cap is not None or args.floor is not None or args.bias is not None:
+    if any(v is not None for v in (args.cap, args.floor, args.bias, args.window)):
         from .compare import load_report
         from .scenario import check_steering
 
         base = Steering(**load_report(str(folder))["steering"])
         s = replace(base, **{k: v for k, v in (("cap", args.cap), ("floor", args.floor),
-                                               ("bias", args.bias)) if v is not None})
+                                               ("bias", args.bias), ("window_s", args.window))
+                             if v is not None})
         steering = check_steering(s.cap, s.floor, s.bias, s.window_s)
-    data, paths = reanalyse(folder, steering)
-    table = Table(title=f"{data['scenario']} on {data['topology']} (re-analysed; RTT in ms)")
-    for h in SUMMARY_HEAD_SHORT:
-        table.add_column(h, justify="left" if h == "scheme" else "right")
-    for row in summary_rows(data["phases"][0], short=True, schemes=data["schemes"]):
-        table.add_row(*row)
-    out.print(table)
+    clients = None
+    if args.clients is not None:
+        from .compare import load_report
+
+        known = set(load_report(str(folder))["phases"][0]["clients"])
+        clients = [c for c in args.clients.split(",") if c]
+        bad = [c for c in clients if c not in known]
+        if bad:
+            raise InputError(f"unknown client '{bad[0]}'", key="--clients",
+                             fix=f"use client AS ids of this run: {', '.join(sorted(known))}")
+    data, paths = reanalyse(folder, steering, clients)
+    for phase in data["phases"]:
+        table = Table(title=f"{data['scenario']} on {data['topology']}: {phase['name']} "
+                            "(re-analysed; RTT in ms)")
+        for h in SUMMARY_HEAD_SHORT:
+            table.add_column(h, justify="left" if h == "scheme" else "right")
+        for row in summary_rows(phase, short=True, schemes=data["schemes"]):
+            table.add_row(*row)
+        out.print(table)
+    if data.get("timeline"):
+        print_events(data)
     out.print(f"report rewritten: {paths['md']}")
     return 0
 
@@ -545,7 +583,13 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--cap", type=float, help="IPA: share of the top provider (default: as run)")
     sp.add_argument("--floor", type=float, help="IPA: share every other provider keeps")
     sp.add_argument("--bias", type=float, help="IPA: exponent on wins for the others' split")
+    sp.add_argument("--window", type=float, help="timelines: steering window in seconds")
+    sp.add_argument("--clients", help="clients drawn in the time plots, comma-separated")
     sp.set_defaults(func=cmd_report)
+
+    sp = sub.add_parser("index", help="write an index page linking every report in a folder")
+    sp.add_argument("folder", help="e.g. results/scenarios (what 'make scenarios' fills)")
+    sp.set_defaults(func=cmd_index)
 
     sp = sub.add_parser("compare", help="what changed between two reports")
     sp.add_argument("run_a", help="run folder or report.json")

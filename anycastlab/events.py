@@ -6,7 +6,8 @@ root, raises ScenarioError naming the key) and applied to a Lab later
 
   cut / restore        links: [[a, b], ...]  or  between: [city, city]
                        (every inter-city link between the two cities: a cable route)
-  latency              link: [a, b], one_way_ms: X  (congestion or a reroute)
+  latency              link: [a, b], one_way_ms: X | nominal  (congestion or a
+                       reroute; 'nominal' restores the topology's latency)
   pop-down / pop-up    pop: <city>, mode: withdraw | responder
                        (the speaker withdraws everything, or the responder dies
                        and the health check must notice)
@@ -72,9 +73,13 @@ def resolve(raw: dict[str, Any], topo: Topology, providers: list[str]) -> Event 
                 return _fail("latency needs 'link: [router, router]'", "link", "name the link's ends")
             pairs = [(str(link[0]), str(link[1]))]
             ms = raw.get("one_way_ms")
+            if ms == "nominal":  # back to what the topology says
+                lk = next((x for x in topo.links if {x.a, x.b} == set(pairs[0])), None)
+                if lk is not None:
+                    ms = raw["one_way_ms"] = lk.latency_ms
             if not isinstance(ms, (int, float)) or ms < 0:
-                return _fail("latency needs 'one_way_ms' >= 0", "one_way_ms",
-                             "give the new one-way latency in ms")
+                return _fail("latency needs 'one_way_ms' >= 0 (or 'nominal')", "one_way_ms",
+                             "give the new one-way latency in ms, or 'nominal' for the topology's")
         elif "between" in raw:
             cities = raw["between"]
             if not (isinstance(cities, list) and len(cities) == 2):

@@ -65,6 +65,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         timeline = None
     data = {
         "schema_version": report.SCHEMA_VERSION, "scenario": scn.name, "topology": topo.name,
+        "description": scn.description,
         "scenario_file": str(scn.path), "topology_file": "topology.yaml",
         "topology_source": str(topo.path), "link_backend": backend, "schemes": scn.schemes,
         "lab_run": run_id, "created": datetime.now().isoformat(timespec="seconds"),

@@ -37,6 +37,16 @@ def test_between_finds_every_link_of_a_cable_route(tiny):
     assert "2 links" in ev.label
 
 
+def test_latency_back_to_nominal(tiny):
+    ev = resolve({"kind": "latency", "link": ["tra-nyc", "tra-lon"], "one_way_ms": "nominal"},
+                 tiny, PROVIDERS)
+    lk = next(x for x in tiny.links if {x.a, x.b} == {"tra-nyc", "tra-lon"})
+    assert ev.one_way_ms == lk.latency_ms > 20
+    bad = resolve({"kind": "latency", "link": ["tra-nyc", "tra-lon"], "one_way_ms": "slow"},
+                  tiny, PROVIDERS)
+    assert bad.key == "one_way_ms" and "nominal" in bad.fix
+
+
 def test_depeer_sessions(tiny):
     ev = resolve({"kind": "depeer", "ases": ["tra", "trb"]}, tiny, PROVIDERS)
     assert isinstance(ev, Event) and ev.ases == ("tra", "trb")
