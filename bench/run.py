@@ -30,7 +30,7 @@ from anycastlab.links import kernel_has_netem  # noqa: E402
 from anycastlab.topology import load_topology  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
-TARGETS = {"world_up_s": 20.0, "shaper_pps": 50_000, "baseline_s": 90.0}
+TARGETS = {"world_up_s": 20.0, "shaper_pps": 50_000, "baseline_s": 90.0, "cable-cut_s": 120.0}
 TIME_RE = re.compile(r"time=([\d.]+) ms")
 
 
@@ -125,25 +125,30 @@ def bring_up(name: str, runs: int, backend: str, measure: bool) -> dict[str, Any
             "pop_convergence": conv}
 
 
-def scenario_baseline(runs: int) -> dict[str, Any]:
-    """`anycastlab scenario baseline` end to end (a fresh process each time)."""
+def scenario_run(name: str, runs: int) -> dict[str, Any]:
+    """`anycastlab scenario NAME` end to end on world (a fresh process each time)."""
     times, pps = [], []
     for k in range(runs):
-        out = REPO / "runs" / "bench" / f"baseline-{k}"
+        out = REPO / "runs" / "bench" / f"{name}-{k}"
         t0 = time.monotonic()
-        res = subprocess.run([sys.executable, "-m", "anycastlab.cli", "scenario", "baseline",
+        res = subprocess.run([sys.executable, "-m", "anycastlab.cli", "scenario", name,
                               "--out", str(out), "--runs-dir", str(REPO / "runs" / "bench")],
                              cwd=REPO, capture_output=True, text=True)
         if res.returncode != 0:
             print(res.stderr[-2000:], file=sys.stderr)
-            raise SystemExit("baseline scenario failed")
+            raise SystemExit(f"{name} scenario failed")
         times.append(round(time.monotonic() - t0, 2))
         data = json.loads((out / "report.json").read_text())
         pps.append(data["probe_stats"]["probes_per_s"])
-        print(f"  baseline on world run {k + 1}/{runs}: {times[-1]} s end to end, "
+        print(f"  {name} on world run {k + 1}/{runs}: {times[-1]} s end to end, "
               f"{pps[-1]} probes/s", flush=True)
-    return {"runs_s": times, "median_s": round(statistics.median(times), 2),
-            "probes_per_s_median": statistics.median(pps), "summary": data["phases"][0]["summary"]}
+    res_: dict[str, Any] = {"runs_s": times, "median_s": round(statistics.median(times), 2),
+                            "probes_per_s_median": statistics.median(pps),
+                            "summary": data["phases"][0]["summary"]}
+    if data.get("timeline"):  # the last run's event headlines
+        res_["events"] = [{"label": e["label"], "t_s": e["t_s"], "bgp_settle_s": e["bgp"]["settle_s"],
+                           "summary": e["summary"]} for e in data["timeline"]["events"]]
+    return res_
 
 
 def shaper(quick: bool) -> dict[str, Any] | None:
@@ -178,8 +183,9 @@ def main() -> int:
             print(f"bring-up: {name} with {backend} links", flush=True)
             result["bring_up"][f"{name}/{backend}"] = bring_up(name, runs, backend, measure=True)
     if not args.skip_scenario:
-        print("scenario baseline on world, end to end", flush=True)
-        result["baseline"] = scenario_baseline(runs)
+        for name in ("baseline", "cable-cut"):
+            print(f"scenario {name} on world, end to end", flush=True)
+            result[name] = scenario_run(name, runs)
     if not args.skip_shaper:
         print("shaper throughput (bench/shaper_bench.py)", flush=True)
         result["shaper"] = shaper(args.quick)
@@ -210,11 +216,20 @@ def report(r: dict[str, Any]) -> None:
                   f"   (max {c['withdraw_max_s']} s)")
             print(f"{'  G re-announced: clients back, median':44} {c['announce_median_s']:>12} s"
                   f"   (max {c['announce_max_s']} s)")
-    b = r.get("baseline")
-    if b:
-        print(f"{'baseline scenario on world, end to end, median':44} {b['median_s']:>12} s "
-              f"{str(TARGETS['baseline_s']) + ' s':>10} {b['median_s'] / TARGETS['baseline_s']:>7.2f}")
+    for name in ("baseline", "cable-cut"):
+        b = r.get(name)
+        if not b:
+            continue
+        t = TARGETS[f"{name}_s"]
+        print(f"{name + ' scenario on world, end to end, median':44} {b['median_s']:>12} s "
+              f"{str(t) + ' s':>10} {b['median_s'] / t:>7.2f}")
         print(f"{'  probes per second sustained, median':44} {b['probes_per_s_median']:>14}")
+        for e in b.get("events", []):
+            for s in ("global", "ipa"):
+                sm = e["summary"][s]
+                print(f"{'  ' + e['label'][:26] + ' ' + s:44} loss window worst "
+                      f"{sm['loss_window_s']['worst']} s, recovery median/worst "
+                      f"{sm['stable_s']['median']}/{sm['stable_s']['worst']} s")
     if not r["netem_available"]:
         print(f"{'netem backend':44} {'unavailable (no sch_netem)':>14}")
     s = r.get("shaper")
