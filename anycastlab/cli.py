@@ -67,10 +67,51 @@ class RichProgress:
 
 
 # -- commands ---------------------------------------------------------------
+def _is_scenario(ref: str) -> bool:
+    """A scenario file (it names a topology) rather than a topology (it has cities)."""
+    import yaml
+
+    p = Path(ref)
+    if not (p.is_file() or (Path("scenarios") / f"{ref}.yaml").is_file()):
+        return False
+    try:
+        from .scenario import resolve_scenario
+
+        data = yaml.safe_load(resolve_scenario(ref).read_text())
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "topology" in data and "cities" not in data
+
+
+def check_scenario(args: argparse.Namespace) -> int:
+    from .scenario import load_scenario
+
+    scn = load_scenario(args.topology)
+    if args.json:
+        print(json.dumps({"scenario": scn.name, "file": str(scn.path), "topology": scn.topology.name,
+                          "duration_s": scn.duration_s,
+                          "phases": [{"name": p.name, "duration_s": p.duration_s,
+                                      "events": [{"at_s": e.at_s, "label": e.label} for e in p.events]}
+                                     for p in scn.timeline]}, indent=2))
+        return 0
+    out.print(f"[bold]{scn.name}[/bold] ({scn.path}): valid scenario on {scn.topology.name}")
+    if scn.timeline:
+        offset = 0.0
+        for p in scn.timeline:
+            evs = "; ".join(f"+{e.at_s:g} s {e.label}" for e in p.events) or "no events"
+            out.print(f"  {offset:>6g} s  {p.name} ({p.duration_s:g} s): {evs}")
+            offset += p.duration_s
+        out.print(f"  {scn.duration_s:g} s of timeline, probes every {scn.probes.interval_s:g} s, "
+                  f"steering window {scn.steering.window_s:g} s")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .addressing import plan_addresses
     from .topology import latency_table
 
+    if _is_scenario(args.topology):
+        return check_scenario(args)
     topo = _topology(args.topology)
     plan = plan_addresses(topo)
     roles = {r: sum(1 for a in topo.ases.values() if a.role == r) for r in ("cdn", "transit", "client")}
@@ -522,7 +563,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR),
                         help="where run folders live (default: %(default)s, or $ANYCASTLAB_RUNS)")
 
-    sp = sub.add_parser("check", help="validate a topology; print counts and link latencies")
+    sp = sub.add_parser("check", help="validate a topology (counts, link latencies) or a scenario file")
     sp.add_argument("topology", help="a file, or a name in topologies/ (e.g. tiny)")
     sp.add_argument("--json", action="store_true", help="machine-readable output")
     sp.set_defaults(func=cmd_check)

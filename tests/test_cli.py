@@ -84,3 +84,25 @@ def test_exec_without_lab(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     code = cli.main(["exec", "--runs-dir", str(tmp_path), "tra-lon", "--", "true"])
     assert code == 2 and "no running lab" in capsys.readouterr().err
+
+
+def test_check_a_scenario_prints_its_timeline():
+    res = run("check", "cable-cut")
+    assert res.returncode == 0, res.stderr
+    assert "valid scenario on world" in res.stdout and "cut sin–hkg (2 links)" in res.stdout
+    data = json.loads(run("check", "cable-cut", "--json").stdout)
+    assert data["duration_s"] == 60 and [p["name"] for p in data["phases"]] == ["before", "cut", "restored"]
+
+
+def test_check_a_broken_scenario_names_the_key(tmp_path):
+    p = tmp_path / "s.yaml"
+    p.write_text((ROOT / "scenarios" / "cable-cut.yaml").read_text().replace("between: [sin, hkg]",
+                                                                            "between: [sin, atlantis]", 1))
+    res = run("check", str(p))
+    assert res.returncode == 2 and "unknown city 'atlantis'" in res.stderr
+    assert "timeline[1].events[0].between" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_index_without_reports_is_an_input_error(tmp_path):
+    res = run("index", str(tmp_path))
+    assert res.returncode == 2 and "no reports found" in res.stderr
