@@ -12,10 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import InputError
-
-
-def _f(x: Any, fmt: str = "{:.1f}") -> str:
-    return "–" if x is None else fmt.format(x)
+from .report import _f
 
 
 def entry(folder: Path) -> dict[str, Any]:

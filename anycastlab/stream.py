@@ -25,7 +25,6 @@ probes and exits. Its sockets live only in the lab's client namespaces.
 """
 from __future__ import annotations
 
-import ctypes
 import json
 import os
 import selectors
@@ -33,22 +32,20 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from pathlib import Path
 from typing import Any
 
 from .errors import LabError
+from .probes import FIELDS
+from .shaper import _setns as setns
 
-CLONE_NEWNET = 0x40000000
-FIELDS = ["t", "client", "target", "scheme", "proto", "rtt_ms", "lost", "pop"]
 
 
-def _setns(path: str) -> None:
-    libc = ctypes.CDLL(None, use_errno=True)
-    fd = os.open(path, os.O_RDONLY)
+def _enter(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        if libc.setns(fd, CLONE_NEWNET) != 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"setns({path}): {os.strerror(err)}")
+        setns(fd)
     finally:
         os.close(fd)
 
@@ -57,7 +54,7 @@ def open_sockets(clients: dict[str, int]) -> dict[str, socket.socket]:
     """One non-blocking UDP socket per client, created inside its namespace."""
     socks = {}
     for client, pid in clients.items():
-        _setns(f"/proc/{pid}/ns/net")
+        _enter(f"/proc/{pid}/ns/net")
         s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
         s.bind(("0.0.0.0", 0))
@@ -85,7 +82,7 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
     slots = [(c, i) for i, _ in enumerate(targets) for c in names]
     step = interval / max(1, len(slots))
     pending: dict[tuple[str, str], tuple[float, int]] = {}  # (client, token) -> (t_send, target)
-    expiry: list[tuple[float, str, str]] = []  # in send order, so deadlines are sorted
+    expiry: deque[tuple[float, str, str]] = deque()  # in send order, so deadlines are sorted
     counts = {"sent": 0, "answered": 0, "lost": 0}
     t_start = time.time()
     stop_at = t_start + float(spec.get("max_s", 3600))
@@ -150,16 +147,12 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
                 write(t_send, client, ti, (t_rx - t_send) * 1000, reply.get("pop"))
                 counts["answered"] += 1
         now = time.time()
-        i = 0
-        while i < len(expiry) and expiry[i][0] <= now:
-            _, client, token = expiry[i]
+        while expiry and expiry[0][0] <= now:
+            _, client, token = expiry.popleft()
             hit = pending.pop((client, token), None)
             if hit is not None:
                 write(hit[0], client, hit[1], None, None)
                 counts["lost"] += 1
-            i += 1
-        if i:
-            del expiry[:i]
         if not sending and not pending:
             break
     out.close()
