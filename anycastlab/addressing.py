@@ -7,6 +7,8 @@ the same addresses (golden files, reproducible runs, reports that line up).
                           originated in BGP by that router
       .1/32               the router's loopback (router id, iBGP endpoint)
       .128/25             LAN behind the router: router .129, host .130
+      .64/26              the CDN's first PoP only: LAN of the DNS host
+                          (router .65, host .66, the DNS service address)
     100.64.0.0/10         point-to-point link /30s, link i -> 100.64.0.0 + 4 i
     198.18.0.0/15         CDN service prefixes (reserved here, see ServicePlan)
 """
@@ -67,6 +69,7 @@ class ServicePlan:
     provider_prefixes: dict[str, str]
     pop_prefixes: dict[str, str]
     pop_providers: dict[str, list[str]]
+    dns_address: str = ""  # the authoritative DNS server (unicast, in the CDN's site prefix)
 
     @staticmethod
     def address(prefix: str) -> str:
@@ -120,6 +123,9 @@ def edge_host_name(city: str) -> str:
     return f"e-{city}"
 
 
+DNS_HOST = "dns"
+
+
 def plan_addresses(topo: Topology) -> AddressPlan:
     """Assign every address; raises TopologyError when a block overflows."""
     if len(topo.ases) > 254:
@@ -161,6 +167,8 @@ def plan_addresses(topo: Topology) -> AddressPlan:
     for city in cdn.cities:
         _attach_host(nodes, nodes[f"{cdn.id}-{city}"], edge_host_name(city),
                      topo.settings.lan_ms, next_intf)
+    dns = _attach_dns_host(nodes, nodes[f"{cdn.id}-{cdn.cities[0]}"], topo.settings.lan_ms,
+                           next_intf)
     providers = sorted(topo.providers_of(cdn.id), key=lambda t: topo.ases[t].index)
     pop_providers = {}
     for city in cdn.cities:
@@ -172,6 +180,7 @@ def plan_addresses(topo: Topology) -> AddressPlan:
         provider_prefixes={k: f"198.18.{i}.0/24" for i, k in enumerate(providers, start=1)},
         pop_prefixes={c: f"198.19.{i}.0/24" for i, c in enumerate(cdn.cities, start=1)},
         pop_providers=pop_providers,
+        dns_address=dns,
     )
     return AddressPlan(nodes, services)
 
@@ -189,3 +198,22 @@ def _attach_host(nodes: dict[str, Node], router: Node, host: str, lan_ms: float,
                                        f"{base}.130", hi, lan_ms, None))
     nodes[host].interfaces.append(Interface(host, hi, f"{base}.130", 25, router.name,
                                             f"{base}.129", ri, lan_ms, None))
+
+
+def _attach_dns_host(nodes: dict[str, Node], router: Node, lan_ms: float,
+                     next_intf) -> str:  # type: ignore[no-untyped-def]
+    """The DNS host on its own LAN (.64/26) behind the first PoP's router.
+
+    Its address lies inside the router's site prefix, which BGP carries to
+    every client: the server is reachable by unicast, not by anycast.
+    Returns the DNS service address."""
+    assert router.site_prefix
+    base = router.site_prefix.rsplit(".", 1)[0]
+    ri, hi = next_intf(router.name), next_intf(DNS_HOST)
+    nodes[DNS_HOST] = Node(DNS_HOST, "host", router.asid, router.city, gateway=f"{base}.65",
+                           site_prefix=router.site_prefix, lan_prefix=f"{base}.64/26")
+    router.interfaces.append(Interface(router.name, ri, f"{base}.65", 26, DNS_HOST,
+                                       f"{base}.66", hi, lan_ms, None))
+    nodes[DNS_HOST].interfaces.append(Interface(DNS_HOST, hi, f"{base}.66", 26, router.name,
+                                                f"{base}.65", ri, lan_ms, None))
+    return f"{base}.66"

@@ -7,8 +7,10 @@ Per client network:
            provider samples pooled; wins_k = fraction of P_k's samples below
            nominal (a lost sample never wins); score_k = wins_k - 0.5;
   IPA      traffic shares biased toward the top WAN provider (ties broken
-           by median RTT), never all-in (see ``allocate``); model RTT =
-           share-weighted median RTTs;
+           by median RTT), never all-in (see ``allocate``). With DNS
+           steering: the median RTT of the client's probes to the addresses
+           PowerDNS answered; ``ipa_model`` (always): share-weighted median
+           RTTs of the providers;
   oracle   the best single provider prefix;
   optimal  the lowest-RTT unicast PoP prefix U_p;
   floor    2 x great-circle distance to the nearest PoP at 200 km/ms.
@@ -133,9 +135,31 @@ def _r(x: Optional[float]) -> Optional[float]:
     return None if x is None else round(x, 3)
 
 
+def measured_ipa(rows: list[dict[str, Any]], addr_provider: dict[str, str],
+                 shares: dict[str, float], prov: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """IPA as the client experienced it: its probes to the addresses DNS
+    answered (``ipa`` rows; an unresolved probe has no address and is lost).
+    ``answers``: the fraction of those probes that went to each provider."""
+    got = Counter(addr_provider.get(r["target"], "?") for r in rows if r["target"])
+    n = sum(got.values())
+    answers = {k: round(v / n, 6) for k, v in sorted(got.items())} if n else {}
+    pops = {k: mode(r["pop"] for r in rows if addr_provider.get(r["target"]) == k) or prov.get(k, {}).get("pop")
+            for k in answers}
+    return {"source": "dns", "shares": shares, "answers": answers,
+            "rtt_ms": _r(median(r["rtt_ms"] for r in rows if r["rtt_ms"] is not None)),
+            "pop": mode(r["pop"] for r in rows), "pops": pops, "probes": len(rows),
+            "lost": sum(1 for r in rows if r["rtt_ms"] is None),
+            "unresolved": sum(1 for r in rows if not r["target"])}
+
+
 def analyse_client(rows: list[dict[str, Any]], providers: list[str], pops: list[str],
-                   floor_ms: float, steering: Steering) -> dict[str, Any]:
-    """One client's entry of report.json from its samples (UDP: RTT and PoP)."""
+                   floor_ms: float, steering: Steering,
+                   addr_provider: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    """One client's entry of report.json from its samples (UDP: RTT and PoP).
+
+    ``ipa`` comes from the client's probes to its DNS answers when the run
+    had DNS steering (``addr_provider`` maps P_k's address to k), else from
+    the share model; ``ipa_model`` is always the share model."""
     by: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         by[(r["scheme"], r["proto"])].append(r)  # type: ignore[index]
@@ -162,14 +186,17 @@ def analyse_client(rows: list[dict[str, Any]], providers: list[str], pops: list[
     uni_ok = {p: v for p, v in uni.items() if v["rtt_ms"] is not None}
     opt_p = min(uni_ok, key=lambda p: uni_ok[p]["rtt_ms"]) if uni_ok else None
     main_k = max(shares, key=lambda k: (shares[k], -reachable[k]["rtt_ms"])) if shares else None
+    model = {"source": "model", "shares": shares, "rtt_ms": _r(ipa_rtt),
+             "pop": prov[main_k]["pop"] if main_k else None,
+             "pops": {k: prov[k]["pop"] for k in shares}}
+    dns_rows = by.get(("ipa", "udp"), [])  # type: ignore[call-overload]
     return {
         "global": stat("global"),
         "providers": prov,
         "wan": scores, "wins": {k: round(v, 6) for k, v in wins.items()},
         "nominal_rtt_ms": _r(nominal),
-        "ipa": {"shares": shares, "rtt_ms": _r(ipa_rtt),
-                "pop": prov[main_k]["pop"] if main_k else None,
-                "pops": {k: prov[k]["pop"] for k in shares}},
+        "ipa": measured_ipa(dns_rows, addr_provider or {}, shares, prov) if dns_rows else model,
+        "ipa_model": model,
         "oracle": {"provider": oracle_k, "rtt_ms": reachable[oracle_k]["rtt_ms"] if oracle_k else None,
                    "pop": reachable[oracle_k]["pop"] if oracle_k else None},
         "optimal": {"rtt_ms": uni_ok[opt_p]["rtt_ms"] if opt_p else None, "pop": opt_p},
@@ -181,7 +208,10 @@ def analyse_client(rows: list[dict[str, Any]], providers: list[str], pops: list[
 def summarize(clients: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Distribution over clients, per scheme, and how far from optimal."""
     out = {}
-    for scheme in ("global", "ipa", "oracle", "optimal", "floor"):
+    schemes = ["global", "ipa", "ipa_model", "oracle", "optimal", "floor"]
+    if not any(c["ipa"].get("source") == "dns" for c in clients.values()):
+        schemes.remove("ipa_model")  # the same figures as ipa
+    for scheme in schemes:
         rtts, infl, off, traffic_off, unreachable = [], [], [], [], 0
         for c in clients.values():
             rtt = c["floor_rtt_ms"] if scheme == "floor" else c[scheme]["rtt_ms"]
@@ -196,10 +226,10 @@ def summarize(clients: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
                 continue
             # a client is "at" the PoP of its scheme (for IPA: of its top provider)
             off.append(1.0 if c[scheme]["pop"] != opt["pop"] else 0.0)
-            if scheme == "ipa":  # and the share of its traffic that lands elsewhere
-                sh = c["ipa"]["shares"]
-                traffic_off.append(sum(s for k, s in sh.items()
-                                       if c["ipa"]["pops"].get(k) != opt["pop"]))
+            if scheme in ("ipa", "ipa_model"):  # and the share of its traffic that lands elsewhere
+                x = c[scheme]
+                sh = x.get("answers") or x["shares"]
+                traffic_off.append(sum(s for k, s in sh.items() if x["pops"].get(k) != opt["pop"]))
         out[scheme] = {
             "clients": len(rtts), "unreachable_clients": unreachable,
             "suboptimal_traffic_share": _r(sum(traffic_off) / len(traffic_off)) if traffic_off else None,
@@ -215,12 +245,16 @@ def summarize(clients: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def analyse(topo: Topology, providers: list[str], rows: list[dict[str, Any]],
             steering: Steering = Steering()) -> dict[str, Any]:
     """The ``clients`` and ``summary`` of one phase."""
+    from .addressing import plan_addresses
+    from .powerdns import provider_addresses
+
     per: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:
         per[r["client"]].append(r)
+    addr_provider = {a: k for k, a in provider_addresses(plan_addresses(topo)).items()}
     clients = {}
     for a in topo.clients():
         clients[a.id] = analyse_client(per.get(a.id, []), providers, list(topo.cdn.cities),
-                                       floor_rtt(topo, a.cities[0]), steering)
+                                       floor_rtt(topo, a.cities[0]), steering, addr_provider)
         clients[a.id]["city"] = a.cities[0]
     return {"clients": clients, "summary": summarize(clients)}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .addressing import AddressPlan, Node
+from .addressing import AddressPlan, Node, edge_host_name
 from .errors import EnvironmentProblem, LabError
 from .render import render_template
 from .topology import Topology
@@ -56,7 +56,7 @@ def return_tables(topo: Topology, plan: AddressPlan, node: Node) -> list[dict[st
     whose default route points at provider k's router, kept by BIRD so it
     follows the link's state.
     """
-    if topo.ases[node.asid].role != "cdn":
+    if topo.ases[node.asid].role != "cdn" or node.kind != "router":
         return []
     out = []
     providers = list(plan.services.provider_prefixes)
@@ -73,7 +73,7 @@ def speaker_session(topo: Topology, plan: AddressPlan, node: Node) -> dict[str, 
     """The iBGP session from a PoP border router to its edge host's ExaBGP."""
     if topo.ases[node.asid].role != "cdn":
         return None
-    lan = next(i for i in node.interfaces if plan.nodes[i.peer_node].kind == "host")
+    lan = next(i for i in node.interfaces if i.peer_node == edge_host_name(node.city))
     return {"name": "speaker", "host": lan.peer_node, "local": lan.ip, "neighbor": lan.peer_ip}
 
 

@@ -413,7 +413,7 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     from .runner import default_out, run_scenario
     from .scenario import load_scenario
 
-    scn = load_scenario(args.scenario, args.topology)
+    scn = load_scenario(args.scenario, args.topology, steering=args.steering, ttl=args.ttl)
     require_root("'anycastlab scenario'")
     _sigterm_as_interrupt()
     outdir = Path(args.out) if args.out else default_out(scn)
@@ -433,6 +433,13 @@ def cmd_scenario(args: argparse.Namespace) -> int:
     st = data["probe_stats"]
     out.print(f"{st['probes']} probes ({st['lost']} lost) in {st['seconds']} s; "
               f"{data['timing']['total_s']} s end to end")
+    d = data["dns"]
+    if d["mode"] == "dns":
+        r = d["resolutions"]
+        out.print(f"DNS steering (TTL {d['settings']['ttl_s']} s): {r['queries']} resolutions, "
+                  f"{r['failed']} failed; median reply {r['reply_ms']['median']} ms")
+    else:
+        out.print("IPA from the share model (no DNS)")
     out.print(f"report: {paths['md']}  (also {paths['html'].name}, report.json, samples.csv, plots)")
     return 0
 
@@ -616,6 +623,11 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("scenario", help="a file, or a name in scenarios/ (e.g. baseline)")
     sp.add_argument("--out", help="report folder (default: results/<name>-<timestamp>/)")
     sp.add_argument("--topology", help="run the scenario on another topology (name or path)")
+    sp.add_argument("--steering", choices=["dns", "model"],
+                    help="dns: PowerDNS answers steer the clients; model: IPA from the share "
+                         "model, no DNS (default: the scenario's steering.mode, dns)")
+    sp.add_argument("--ttl", type=int, help="TTL of the steering names in seconds "
+                                            "(default: the scenario's dns.ttl_s, 10)")
     runs_opt(sp)
     sp.set_defaults(func=cmd_scenario)
 

@@ -13,6 +13,8 @@ root, raises ScenarioError naming the key) and applied to a Lab later
                        and the health check must notice)
   provider-down / -up  provider: <as id>: every session CDN <-> provider drops
   depeer / repeer      ases: [a, b]: the peering sessions between two ASes close
+  dns-down / dns-up    the CDN's PowerDNS server stops / starts again (clients'
+                       queries time out; they keep answers while the TTL allows)
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from .errors import InputError
 from .topology import Topology
 
 KINDS = ("cut", "restore", "latency", "pop-down", "pop-up", "provider-down", "provider-up",
-         "depeer", "repeer")
+         "depeer", "repeer", "dns-down", "dns-up")
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,11 @@ def resolve(raw: dict[str, Any], topo: Topology, providers: list[str]) -> Event 
         if mode not in ("withdraw", "responder"):
             return _fail(f"unknown mode '{mode}'", "mode", "use 'withdraw' or 'responder'")
         return Event(kind, float(at), pop=pop, mode=mode, label=f"{kind} {pop} ({mode})")
+    if kind in ("dns-down", "dns-up"):
+        if set(raw) - {"kind", "at_s"}:
+            k = sorted(set(raw) - {"kind", "at_s"})[0]
+            return _fail(f"{kind} takes no '{k}'", k, "give only kind and at_s")
+        return Event(kind, float(at), label=kind)
     if kind in ("provider-down", "provider-up"):
         k = raw.get("provider")
         if k not in providers:
@@ -169,6 +176,10 @@ def apply(lab: Any, ev: Event) -> None:
             lab.speaker(ev.pop).announce("all")
     elif ev.kind in ("provider-down", "provider-up"):
         _set_sessions(lab, sessions_between(lab, lab.topo.cdn.id, ev.provider), ev.kind == "provider-up")
+    elif ev.kind == "dns-down":
+        lab.stop_dns()
+    elif ev.kind == "dns-up":
+        lab.start_dns()
     elif ev.kind in ("depeer", "repeer"):
         _set_sessions(lab, sessions_between(lab, *ev.ases), ev.kind == "repeer")
 

@@ -14,6 +14,9 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
+from .addressing import edge_host_name
+
+
 REL = {1: "customer", 2: "peer", 3: "provider", 0: "own"}
 ORIGIN = {"IGP": 0, "EGP": 1, "Incomplete": 2}
 
@@ -165,8 +168,7 @@ def walk(lab: Any, router: str, prefix: str, limit: int = 32) -> list[Hop]:
 
 def _neighbour(lab: Any, router: str, r: Route) -> str:
     if r.kind == "speaker":
-        return next(i.peer_node for i in lab.plan.nodes[router].interfaces
-                    if lab.plan.nodes[i.peer_node].kind == "host")
+        return edge_host_name(lab.plan.nodes[router].city)
     name = r.proto.split("_", 1)[1] if "_" in r.proto else r.proto
     return name.replace("_", "-", 1) if name.count("_") else name
 

@@ -17,8 +17,8 @@ import time
 from pathlib import Path
 from typing import Callable, Optional
 
-from . import bird, speaker
-from .addressing import AddressPlan, Interface, Node, edge_host_name, plan_addresses
+from . import bird, powerdns, speaker
+from .addressing import DNS_HOST, AddressPlan, Interface, Node, edge_host_name, plan_addresses
 from .birdc import BirdClient, bgp_sessions, route_prefixes
 from .errors import ConvergenceTimeout, EnvironmentProblem, LabError
 from .links import LinkBackend, choose_backend, make_backend
@@ -51,7 +51,8 @@ class Lab:
 
     def __init__(self, topo: Topology, *, runs_dir: Path = DEFAULT_RUNS_DIR,
                  links: str = "auto", progress: Progress = _quiet,
-                 converge_timeout: float = 120.0, timers: bird.Timers = bird.Timers()) -> None:
+                 converge_timeout: float = 120.0, timers: bird.Timers = bird.Timers(),
+                 dns_settings: Optional[powerdns.DnsSettings] = powerdns.DnsSettings()) -> None:
         self.topo = topo
         self.plan: AddressPlan = plan_addresses(topo)
         self.runs_dir = runs_dir
@@ -69,6 +70,8 @@ class Lab:
         self.procs: dict[str, subprocess.Popen] = {}  # "<kind>:<node>" -> responders, ExaBGP
         self.health = speaker.Health()
         self.converge_seconds: Optional[float] = None
+        self.dns_settings = dns_settings  # None: no DNS server (IPA by the share model only)
+        self.zone: Optional[powerdns.Zone] = None
 
     # -- lifecycle ---------------------------------------------------------
     def __enter__(self) -> "Lab":
@@ -81,6 +84,8 @@ class Lab:
     def start(self) -> None:
         require_root()
         require_tools()
+        if self.dns_settings is not None:
+            powerdns.pdns_binary()
         backend = choose_backend(self.requested_backend)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         self.record = RunRecord.create(self.runs_dir, self.topo.name)
@@ -99,6 +104,10 @@ class Lab:
             self._start_birds()
             self._start_pops()
             self.wait_converged(self.converge_timeout)
+            if self.dns_settings is not None:
+                self.progress("starting PowerDNS", 0, 1)
+                self.start_dns()
+                self.progress("starting PowerDNS", 1, 1)
             self.converge_seconds = round(time.monotonic() - t0, 2)
             self.record.data.update({"status": "up", "up_seconds": self.converge_seconds})
             self.record.save()
@@ -257,6 +266,43 @@ class Lab:
         p = self.procs.pop(f"responder:{edge_host_name(pop)}", None)
         if p is not None:
             stop_process(ProcEntry.of("responder", p.pid))
+            p.wait(timeout=5)
+
+    def start_dns(self) -> None:
+        """Start (or restart) PowerDNS in the DNS node; wait until it answers.
+
+        The first start writes its config and a zone without shares (every
+        client gets every provider alike until the steering loop publishes);
+        a restart serves the newest zone published meanwhile."""
+        assert self.record is not None and self.dns_settings is not None
+        d = self.record.node_dir(DNS_HOST)
+        if self.zone is None:
+            powerdns.write_config(d, self.plan, self.record.id)
+            self.zone = powerdns.Zone(d, self.plan, self.topo.name, self.dns_settings.ttl_s)
+            self.zone.write({})
+        log = d / "pdns.out"
+        start = log.stat().st_size if log.exists() else 0
+        p = self._spawn("pdns", DNS_HOST, powerdns.server_command())
+        g = self.plan.services.address(self.plan.services.global_prefix)
+        deadline = time.monotonic() + 20
+        # its log says when it is ready (so the first query is not sent into
+        # the void, costing dig's 1 s timeout); the query then confirms it
+        while (b"ready to distribute" not in log.read_bytes()[start:]
+               and time.monotonic() < deadline - 17 and p.poll() is None):
+            time.sleep(0.01)
+        while powerdns.query_address(self, DNS_HOST, powerdns.NAMES["global"]) != g:
+            if p.poll() is not None or time.monotonic() > deadline:
+                raise LabError("PowerDNS did not start answering in the DNS node",
+                               file=d / "pdns.out", fix="see that log")
+            time.sleep(0.05)
+
+    def stop_dns(self) -> None:
+        """Stop PowerDNS (a scenario's DNS outage); clients' queries then fail."""
+        from .runrecord import stop_process
+
+        p = self.procs.pop(f"pdns:{DNS_HOST}", None)
+        if p is not None:
+            stop_process(ProcEntry.of("pdns", p.pid))
             p.wait(timeout=5)
 
     def _start_speaker(self, pop: str) -> None:

@@ -114,9 +114,15 @@ def validate(data: dict[str, Any]) -> Report:
     return Report.model_validate(data)
 
 
-SUMMARY_ROWS = [("global", "global anycast (G)"), ("ipa", "IPA"), ("oracle", "oracle (best provider)"),
-                ("optimal", "optimal (best unicast PoP)"), ("floor", "physical floor")]
-SHORT = {"global": "global", "ipa": "IPA", "oracle": "oracle", "optimal": "optimal", "floor": "floor"}
+SUMMARY_ROWS = [("global", "global anycast (G)"), ("ipa", "IPA"), ("ipa_model", "IPA share model"),
+                ("oracle", "oracle (best provider)"), ("optimal", "optimal (best unicast PoP)"),
+                ("floor", "physical floor")]
+SHORT = {"global": "global", "ipa": "IPA", "ipa_model": "IPA model", "oracle": "oracle",
+         "optimal": "optimal", "floor": "floor"}
+
+
+def _top(sh: dict[str, float], n: int = 2) -> str:
+    return " ".join(f"{k}:{v:.0%}" for k, v in sorted(sh.items(), key=lambda kv: -kv[1])[:n]) or "–"
 
 
 def _f(x: Any, fmt: str = "{:.1f}") -> str:
@@ -127,7 +133,7 @@ def summary_rows(phase: dict[str, Any], short: bool = False,
                  schemes: Optional[list[str]] = None) -> list[list[str]]:
     rows = []
     for key, label in SUMMARY_ROWS:
-        if schemes is not None and key not in schemes:
+        if key not in phase["summary"] or (schemes is not None and key.split("_")[0] not in schemes):
             continue
         label = SHORT[key] if short else label
         s = phase["summary"][key]
@@ -146,17 +152,20 @@ def client_rows(phase: dict[str, Any], providers: list[str]) -> list[list[str]]:
     rows = []
     for cid in sorted(phase["clients"]):
         c = phase["clients"][cid]
-        shares = " ".join(f"{k}:{s:.0%}" for k, s in sorted(c["ipa"]["shares"].items(),
-                                                           key=lambda kv: -kv[1]))
+        ipa = c["ipa"]
+        shares = _top(ipa["shares"], 3)
+        if ipa.get("source") == "dns":  # what the client got, then what the zone said
+            shares = f"{_top(ipa['answers'], 3)} (zone {shares})"
+        model = c.get("ipa_model", ipa)
         rows.append([cid, c["city"], f"{_f(c['global']['rtt_ms'])} ({c['global']['pop'] or 'lost'})",
-                     _f(c["ipa"]["rtt_ms"]), shares,
+                     _f(ipa["rtt_ms"]), _f(model["rtt_ms"]), shares,
                      f"{_f(c['oracle']['rtt_ms'])} ({c['oracle']['provider']})",
                      f"{_f(c['optimal']['rtt_ms'])} ({c['optimal']['pop']})", _f(c["floor_rtt_ms"])])
     return rows
 
 
-CLIENT_HEAD = ["client", "city", "global ms (PoP)", "IPA ms", "IPA shares", "oracle ms (provider)",
-               "optimal ms (PoP)", "floor ms"]
+CLIENT_HEAD = ["client", "city", "global ms (PoP)", "IPA ms", "IPA model ms",
+               "IPA answers (zone shares)", "oracle ms (provider)", "optimal ms (PoP)", "floor ms"]
 
 
 def _md_table(head: list[str], rows: list[list[str]]) -> str:
@@ -188,7 +197,7 @@ def event_rows(tl: dict[str, Any]) -> list[list[str]]:
     rows = []
     for i, ev in enumerate(tl["events"]):
         bgp = ev.get("bgp") or {}
-        for j, scheme in enumerate(("global", "ipa")):
+        for j, scheme in enumerate(s for s in ("global", "ipa", "ipa_model") if s in ev["summary"]):
             sm = ev["summary"][scheme]
             head = [str(i + 1), f"{ev['t_s']:.2f}", ev["label"], _f(bgp.get("settle_s"), "{:.3f}"),
                     str(bgp.get("best_path_changes", "–")), str(bgp.get("updates", "–"))] if j == 0 \
@@ -196,7 +205,7 @@ def event_rows(tl: dict[str, Any]) -> list[list[str]]:
             rows.append(head + [SHORT[scheme], str(sm["affected_clients"]), str(sm["clients_losing"]),
                                 _ms(sm["lost"]), _ms(sm["loss_window_s"]), _ms(sm["stable_s"]),
                                 ", ".join(sm["not_stable"]) or "–",
-                                _ms(sm["shares_moved_s"]) if scheme == "ipa" else ""])
+                                _ms(sm["shares_moved_s"]) if scheme != "global" else ""])
     return rows
 
 
@@ -205,8 +214,7 @@ CLIENT_EVENT_HEAD = ["client", "scheme", "lost", "loss window s (from – to)", 
                      "top shares before → after"]
 
 
-def _top(sh: dict[str, float]) -> str:
-    return " ".join(f"{k}:{v:.0%}" for k, v in sorted(sh.items(), key=lambda kv: -kv[1])[:2]) or "–"
+
 
 
 def client_event_rows(ev: dict[str, Any]) -> list[list[str]]:
@@ -214,9 +222,9 @@ def client_event_rows(ev: dict[str, Any]) -> list[list[str]]:
 
     rows = []
     for c, per in sorted(ev["clients"].items()):
-        if not any(affected(m) for m in per.values()):
+        if not any(affected(m) for s, m in per.items() if s != "dns"):
             continue
-        for scheme in ("global", "ipa"):
+        for scheme in (s for s in ("global", "ipa", "ipa_model") if s in per):
             m = per[scheme]
             win = "–" if m["first_lost_s"] is None else \
                 f"{m['loss_window_s']:.2f} ({m['first_lost_s']:.2f} – {m['last_lost_s']:.2f})"
@@ -224,9 +232,56 @@ def client_event_rows(ev: dict[str, Any]) -> list[list[str]]:
             rows.append([c if scheme == "global" else "", SHORT[scheme], f"{m['lost']:g}", win, stable,
                          f"{m['before']['pop'] or 'lost'} → {m['after']['pop'] or 'lost'}",
                          f"{_f(m['before']['rtt_ms'])} → {_f(m['after']['rtt_ms'])}",
-                         _f(m.get("shares_moved_s"), "{:.1f}") if scheme == "ipa" else "",
-                         f"{_top(m['shares_before'])} → {_top(m['shares_after'])}" if scheme == "ipa" else ""])
+                         _f(m.get("shares_moved_s"), "{:.1f}") if scheme != "global" else "",
+                         f"{_top(m['shares_before'])} → {_top(m['shares_after'])}" if scheme != "global" else ""])
     return rows
+
+
+DNS_HEAD = ["client", "window end s", "ranked s", "zone reloaded s", "answer changed s",
+            "IPA stable s", "measurement s", "ranking s", "DNS TTL s"]
+
+
+def dns_chain_rows(ev: dict[str, Any]) -> list[list[str]]:
+    """IPA through DNS, per client whose zone entry the event changed."""
+    rows = []
+    for c, per in sorted(ev["clients"].items()):
+        t = per.get("dns")
+        if not t or t["zone_s"] is None:
+            continue
+        ttl = None if t["answer_s"] is None else t["answer_s"] - t["zone_s"]
+        rows.append([c, _f(t["window_end_s"], "{:.2f}"), _f(t["ranked_s"], "{:.2f}"),
+                     _f(t["zone_s"], "{:.2f}"), _f(t["answer_s"], "{:.2f}"),
+                     _f(t["recovered_s"], "{:.2f}"), _f(t["window_end_s"], "{:.2f}"),
+                     _f(t["zone_s"] - t["window_end_s"], "{:.2f}"), _f(ttl, "{:.2f}")])
+    return rows
+
+
+DNS_NOTE = ("Seconds from the event. *window end*: the measurement window whose ranking moved the "
+            "client's zone entry ended; *ranked*: the steering loop ranked it (after every probe of "
+            "the window answered or timed out); *zone reloaded*: PowerDNS serves the new shares; "
+            "*answer changed*: the client's first new answer after that (its cached answer had to "
+            "expire first); *IPA stable*: its probes to its answers are stable again. "
+            "Measurement + ranking + DNS TTL = answer changed.")
+
+
+def dns_lines(data: dict[str, Any]) -> list[str]:
+    """One paragraph: how IPA was steered, and what resolution did."""
+    d = data.get("dns") or {"mode": "model"}
+    if d["mode"] != "dns":
+        return ["IPA steering: the share model (no DNS): IPA figures are share-weighted RTTs."]
+    r, st = d["resolutions"], d["settings"]
+    out = [f"IPA steering: PowerDNS at {d['server']} answers `{d['names']['ipa']}` per client subnet "
+           f"(TTL {st['ttl_s']} s); clients resolve it for real and IPA figures are their probes to "
+           f"the answers (*IPA model*: the share-weighted figure). {r['queries']} resolutions, "
+           f"{r['failed']} failed ({', '.join(f'{k} {v}' for k, v in sorted(r['by_status'].items()))}); "
+           f"reply median {_f(r['reply_ms']['median'])} ms."]
+    zl = (data.get("timeline") or {}).get("zone_log")
+    if zl:
+        ok = [e["reload_ms"] for e in zl if e["ok"]]
+        out[0] += (f" Zone published {len(zl)} times (serial {zl[0]['serial']}–{zl[-1]['serial']}), "
+                   f"{len(zl) - len(ok)} reloads failed; reload median "
+                   f"{_f(sorted(ok)[len(ok) // 2] if ok else None)} ms.")
+    return out
 
 
 TIMELINE_NOTE = ("Times are seconds from the event. *lost*: probes without an answer in the event's span "
@@ -249,6 +304,9 @@ def timeline_md(tl: dict[str, Any]) -> list[str]:
         rows = client_event_rows(ev)
         md += [f"### Event {i + 1}: {ev['label']} (t = {ev['t_s']:.2f} s, phase {ev['phase']})", ""]
         md += [_md_table(CLIENT_EVENT_HEAD, rows) if rows else "No client network was affected.", ""]
+        chain = dns_chain_rows(ev)
+        if chain:
+            md += ["IPA through DNS:", "", _md_table(DNS_HEAD, chain), "", DNS_NOTE, ""]
     return md
 
 
@@ -259,6 +317,10 @@ def timeline_html(tl: dict[str, Any]) -> list[str]:
         rows = client_event_rows(ev)
         body += [f"<h3>Event {i + 1}: {html.escape(ev['label'])} (t = {ev['t_s']:.2f} s)</h3>",
                  _html_table(CLIENT_EVENT_HEAD, rows) if rows else "<p>No client network was affected.</p>"]
+        chain = dns_chain_rows(ev)
+        if chain:
+            body += ["<h4>IPA through DNS</h4>", _html_table(DNS_HEAD, chain),
+                     f"<p>{html.escape(DNS_NOTE)}</p>"]
     return body
 
 
@@ -292,14 +354,14 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
     md = [f"# {data['scenario']} on {data['topology']}", "",
           f"Created {data['created']}; link backend `{data['link_backend']}`; "
           f"{data.get('probes', {}).get('count', '?')} probe rounds per client; "
-          f"{data.get('timing', {}).get('total_s', '?')} s end to end.", ""]
+          f"{data.get('timing', {}).get('total_s', '?')} s end to end.", ""] + dns_lines(data) + [""]
     if tl:
         md += timeline_md(tl)
     for phase in data["phases"]:
         md += [f"## Phase: {phase['name']}", "", "### Summary over client networks", "",
                _md_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "",
-               "RTTs are medians of UDP probes to the PoP responders (IPA: share-weighted over "
-               "its providers); *off optimal PoP* is the share of client networks reaching a "
+               "RTTs are medians of UDP probes to the PoP responders (IPA: to the addresses DNS "
+               "answered; IPA model: share-weighted over its providers); *off optimal PoP* is the share of client networks reaching a "
                "PoP other than their lowest-RTT unicast PoP (IPA: through its top provider; "
                f"share of IPA traffic off optimal: "
                f"{_f(phase['summary']['ipa'].get('suboptimal_traffic_share'), '{:.0%}')}); "
@@ -310,7 +372,7 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
     paths["md"].write_text("\n".join(md))
 
     body = [f"<h1>{html.escape(data['scenario'])} on {html.escape(data['topology'])}</h1>",
-            f"<p>{html.escape(md[2])}</p>"]
+            f"<p>{html.escape(md[2])}</p>", *[f"<p>{html.escape(x)}</p>" for x in dns_lines(data)]]
     if tl:
         body += timeline_html(tl)
     for phase in data["phases"]:

@@ -9,8 +9,11 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from . import analysis, report
+from .errors import LabError
 from .lab import Lab
-from .probes import run_probes
+from .probes import read_samples, run_probes
+from .resolver import read_dns
+from .stream import Stream
 from .runrecord import DEFAULT_RUNS_DIR
 from .scenario import Scenario
 from .topology import load_topology
@@ -37,7 +40,8 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     shutil.copyfile(topo.path, out / "topology.yaml")  # type: ignore[arg-type]
     own = lab is None
     if lab is None:
-        lab = Lab(topo, runs_dir=runs_dir, links=scn.links, progress=progress or (lambda *a: None))
+        lab = Lab(topo, runs_dir=runs_dir, links=scn.links, progress=progress or (lambda *a: None),
+                  dns_settings=scn.dns)
         lab.start()
     try:
         t_up = time.monotonic() - t0
@@ -48,6 +52,9 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         else:
             rows, stats = run_probes(lab, scn.probes, out / "samples.csv", progress)
             extra = {}
+            if scn.dns is not None and lab.zone is not None:
+                rows, dns_stats = rest_dns(lab, scn, out, rows, progress)
+                stats.update(dns_stats)
         assert lab.record is not None
         backend, run_id = lab.record.data["link_backend"], lab.record.id
     finally:
@@ -63,6 +70,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     else:
         phases = [{"name": "baseline", **analysis.analyse(topo, providers, rows, scn.steering)}]
         timeline = None
+    dns_rows = read_dns(out / "dns.csv") if (out / "dns.csv").exists() else []
     data = {
         "schema_version": report.SCHEMA_VERSION, "scenario": scn.name, "topology": topo.name,
         "description": scn.description,
@@ -72,6 +80,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         "providers": providers, "pops": list(topo.cdn.cities),
         "probes": asdict(scn.probes), "steering": asdict(scn.steering),
         "probe_stats": stats, "phases": phases,
+        "dns": dns_section(scn.dns if lab.zone is not None else None, lab.plan, dns_rows),
         "timing": {"up_s": round(t_up, 2), "probe_s": stats["seconds"]},
     }
     if timeline is not None:
@@ -81,12 +90,58 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     return data, paths
 
 
+def rest_dns(lab: Lab, scn: Scenario, out: Path, rows: list[dict[str, Any]],
+             progress: Optional[Progress]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """At rest, IPA through DNS: publish the zone with the shares the
+    measurements give, then every client resolves (honouring the TTL) and
+    probes its answers for ``dns.rest_s``. Their rows join samples.csv."""
+    assert scn.dns is not None and lab.zone is not None
+    providers = list(lab.plan.services.provider_prefixes)
+    measured = analysis.analyse(scn.topology, providers, rows, scn.steering)["clients"]
+    entry = lab.zone.publish({c: v["ipa_model"]["shares"] for c, v in measured.items()
+                              if v["ipa_model"]["shares"]})
+    if not entry["ok"]:
+        raise LabError(f"the zone could not be published: {entry['error']}",
+                       file=lab.zone.folder / "pdns.out", fix="see the PowerDNS log there")
+    part = out / "samples-dns.csv"
+    stream = Stream(lab, part, scn.probes.interval_s, scn.probes.timeout_s,
+                    max_s=scn.dns.rest_s + 60, dns=scn.dns, measure=False)
+    try:
+        end = stream.t_start + scn.dns.rest_s
+        while (left := end - time.time()) > 0:
+            if progress:
+                progress("clients resolving and probing their answers",
+                         int(scn.dns.rest_s - left), int(scn.dns.rest_s))
+            time.sleep(min(left, 0.5))
+    finally:
+        counts = stream.stop(scn.probes.timeout_s)
+    more = read_samples(part)
+    with open(out / "samples.csv", "a") as f, open(part) as g:
+        f.writelines(g.readlines()[1:])
+    part.unlink()
+    stats = {k: v for k, v in counts.items() if k.startswith(("dns", "unresolved"))}
+    stats.update({"dns_stage_s": scn.dns.rest_s, "dns_stage_probes": len(more),
+                  "zone_serial": entry["serial"], "zone_reload_ms": entry["reload_ms"]})
+    return rows + more, stats
+
+
+def dns_section(settings: Any, plan: Any, dns_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """report.json's ``dns``: how IPA was steered and what resolution did."""
+    from .dnsanalysis import summary
+    from .powerdns import NAMES, provider_addresses
+
+    if settings is None:
+        return {"mode": "model"}
+    addr_provider = {a: k for k, a in provider_addresses(plan).items()}
+    return {"mode": "dns", "settings": asdict(settings), "names": NAMES,
+            "server": plan.services.dns_address, "resolutions": summary(dns_rows, addr_provider)}
+
+
 def reanalyse(folder: Path, steering: Optional[analysis.Steering] = None,
               plot_clients: Optional[list[str]] = None) -> tuple[dict[str, Any], dict[str, Path]]:
     """Recompute a run's analysis and report from its samples.csv, e.g. with
     other steering parameters; no lab needed."""
     from .compare import load_report
-    from .probes import read_samples
 
     data = load_report(str(folder))
     data.pop("_path", None)
@@ -96,10 +151,11 @@ def reanalyse(folder: Path, steering: Optional[analysis.Steering] = None,
     topo = load_topology(folder / data["topology_file"])
     st = steering or analysis.Steering(**data["steering"])
     rows = read_samples(folder / "samples.csv")
+    dns_rows = read_dns(folder / "dns.csv") if (folder / "dns.csv").exists() else []
     if data.get("timeline"):
         from .timeline_run import reanalyse_timeline
 
-        phases, data["timeline"] = reanalyse_timeline(data, topo, rows, st, plot_clients)
+        phases, data["timeline"] = reanalyse_timeline(data, topo, rows, st, plot_clients, dns_rows)
     else:
         phases = [{"name": data["phases"][0]["name"],
                    **analysis.analyse(topo, data["providers"], rows, st)}]

@@ -5,7 +5,8 @@
     topology: world              # a name in topologies/ or a path (relative to this file)
     links: auto                  # optional link backend
     probes: {count: 10, interval_s: 0.2, timeout_s: 1.5, concurrency: 4}
-    steering: {cap: 0.7, floor: 0.05, bias: 2, window_s: 5}
+    steering: {cap: 0.7, floor: 0.05, bias: 2, window_s: 5, mode: dns}
+    dns: {ttl_s: 10, rest_s: 20}  # PowerDNS steering (docs/dns.md); mode model: no DNS
     timeline:                    # optional: phases and events (docs/scenarios.md)
       - {name: before, duration_s: 15}
       - name: cut
@@ -27,6 +28,7 @@ from .analysis import Steering
 from .errors import InputError
 from .events import Event, EventError
 from .events import resolve as resolve_event
+from .powerdns import DnsSettings
 from .probes import ProbeSettings
 from .topology import TOPO_NAME, Topology, load_topology
 from .yamlsource import YamlSource, key_path, shape_error
@@ -64,11 +66,26 @@ class SteeringSpec(_Strict):
     floor: float = Field(0.02, ge=0, lt=1)
     bias: float = Field(2.0, ge=0, le=10)
     window_s: float = Field(5.0, ge=0.5, le=600)
+    # dns: PowerDNS answers steer the clients; model: IPA is the share model only
+    mode: Literal["dns", "model"] = "dns"
 
     @model_validator(mode="after")
     def _floor_below_cap(self) -> "SteeringSpec":
         if self.floor > self.cap:
             raise ValueError(f"floor {self.floor} is above cap {self.cap}")
+        return self
+
+
+class DnsSpec(_Strict):
+    ttl_s: int = Field(10, ge=1, le=3600)
+    rest_s: float = Field(20.0, ge=1, le=3600)
+    timeout_s: float = Field(1.0, gt=0, le=10)
+    prefetch_s: float = Field(1.0, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _prefetch_below_ttl(self) -> "DnsSpec":
+        if self.prefetch_s >= self.ttl_s:
+            raise ValueError(f"prefetch_s {self.prefetch_s} must be below ttl_s {self.ttl_s}")
         return self
 
 
@@ -88,6 +105,7 @@ class ScenarioSpec(_Strict):
     links: Literal["auto", "netem", "userspace"] = "auto"
     probes: ProbeSpec = ProbeSpec()
     steering: SteeringSpec = SteeringSpec()
+    dns: DnsSpec = DnsSpec()
     schemes: list[Literal["global", "ipa", "oracle", "optimal", "floor"]] = Field(
         default_factory=lambda: list(SCHEMES), min_length=1)
     timeline: list[PhaseSpec] = []
@@ -106,6 +124,7 @@ class Scenario:
     schemes: list[str]
     timeline: list[Phase] = field(default_factory=list)
     plot_clients: list[str] = field(default_factory=list)
+    dns: Optional[DnsSettings] = DnsSettings()  # None: steering by the share model only
 
     @property
     def duration_s(self) -> float:
@@ -142,12 +161,22 @@ def _topology_path(ref: str, scenario_file: Path) -> Path:
     return ROOT / "topologies" / f"{ref}.yaml"
 
 
-def load_scenario(name: str, topology_override: Optional[str] = None) -> Scenario:
+def load_scenario(name: str, topology_override: Optional[str] = None, *,
+                  steering: Optional[str] = None, ttl: Optional[int] = None) -> Scenario:
+    """``steering`` ("dns" or "model") and ``ttl`` override the file's
+    steering.mode and dns.ttl_s (the command line's --steering and --ttl)."""
     src = YamlSource.load(resolve_scenario(name), "scenario")
     try:
         spec = ScenarioSpec.model_validate(src.data)
     except ValidationError as exc:
         raise shape_error(src, exc, ScenarioError, {}, "docs/scenarios.md") from None
+    if steering is not None:
+        spec.steering.mode = steering  # type: ignore[assignment]
+    if ttl is not None:
+        if not 1 <= ttl <= 3600 or spec.dns.prefetch_s >= ttl:
+            raise ScenarioError(f"TTL {ttl} s is out of range", key="--ttl",
+                                fix=f"give 1 to 3600 s, above dns.prefetch_s ({spec.dns.prefetch_s:g} s)")
+        spec.dns.ttl_s = ttl
     if topology_override:
         tpath = Path(topology_override)
         if not tpath.is_file():
@@ -174,10 +203,20 @@ def load_scenario(name: str, topology_override: Optional[str] = None) -> Scenari
     p = spec.probes
     s = spec.steering
     interval = p.interval_s if p.interval_s is not None else (0.1 if timeline else 0.2)
+    d = spec.dns
+    dns = DnsSettings(d.ttl_s, d.rest_s, d.timeout_s, d.prefetch_s) if s.mode == "dns" else None
+    if dns is None:
+        for i, ph in enumerate(timeline):
+            for j, ev in enumerate(ph.events):
+                if ev.kind in ("dns-down", "dns-up"):
+                    loc = ("timeline", i, "events", j, "kind")
+                    raise ScenarioError(f"'{ev.kind}' needs DNS steering", file=src.path,
+                                        key=key_path(loc), line=src.line_of(loc),
+                                        fix="remove the event or set steering.mode: dns")
     return Scenario(spec.name, spec.description, src.path, topo, spec.links,
                     ProbeSettings(p.count, interval, p.timeout_s, p.concurrency, p.udp, p.icmp),
                     Steering(s.cap, s.floor, s.bias, s.window_s), list(spec.schemes), timeline,
-                    list(spec.plot_clients))
+                    list(spec.plot_clients), dns)
 
 
 def _timeline(spec: ScenarioSpec, src: YamlSource, topo: Topology,

@@ -6,7 +6,9 @@ the timeline; warm-up probes have negative times).
 
   points     per client and scheme, one point per probe round:
              (t, rtt_ms or None, lost fraction 0..1, PoP).
-             global: the G probe. IPA: the round's provider probes weighted
+             global: the G probe. IPA with DNS steering: the probe to the
+             address the client's DNS answer gave (unresolved = lost).
+             ipa_model (IPA without DNS): the round's provider probes weighted
              by the shares *in effect* (computed from the previous window),
              so a lost probe on a provider with 2 % share loses 0.02 of the
              client's traffic; RTT is that of the delivered traffic.
@@ -61,6 +63,24 @@ def split(rows: list[dict[str, Any]], t0: float) -> dict[str, dict[str, list[Sam
     return out
 
 
+def first_window_start(warmup_s: float, window_s: float) -> float:
+    """Windows are aligned on 0 and the first one begins in the warm-up."""
+    return -window_s * max(1, math.ceil(warmup_s / window_s - 1e-9))
+
+
+def rank(samples: dict[str, list[Optional[float]]], steering: Steering
+         ) -> tuple[dict[str, float], dict[str, float], Optional[float]]:
+    """One window's ranking of one client: (shares, WAN scores, nominal RTT)
+    from its provider samples (None = lost). The live steering loop and the
+    analysis both call this, so the zone and the model agree."""
+    samples = {k: v for k, v in samples.items() if v}
+    answered = {k: [x for x in v if x is not None] for k, v in samples.items()}
+    rtts = {k: median(v) for k, v in answered.items() if v}
+    nominal, _, scores = wan(samples)
+    shares = allocate({k: s for k, s in scores.items() if k in rtts}, steering, rtts)  # type: ignore[arg-type]
+    return shares, scores, nominal
+
+
 def window_shares(per: dict[str, list[Sample]], providers: list[str], start: float, end: float,
                   steering: Steering, window_s: float) -> list[dict[str, Any]]:
     """The steering loop of one client: for each window [b, b + w) starting
@@ -73,11 +93,7 @@ def window_shares(per: dict[str, list[Sample]], providers: list[str], start: flo
         b = start + i * window_s
         e = b + window_s
         samples = {k: [s[1] for s in per.get(f"provider:{k}", []) if b <= s[0] < e] for k in providers}
-        samples = {k: v for k, v in samples.items() if v}
-        answered = {k: [x for x in v if x is not None] for k, v in samples.items()}
-        rtts = {k: median(v) for k, v in answered.items() if v}
-        nominal, _, scores = wan(samples)
-        shares = allocate({k: s for k, s in scores.items() if k in rtts}, steering, rtts)  # type: ignore[arg-type]
+        shares, scores, nominal = rank(samples, steering)
         if not shares:
             shares = prev  # no answer at all in this window: keep what we had
         out.append({"from": round(e, 3), "window": [round(b, 3), round(e, 3)], "shares": shares,
@@ -118,6 +134,10 @@ def points(per: dict[str, list[Sample]], providers: list[str], pops: list[str],
     """Per scheme, one point per probe round (see the module docstring)."""
     out: dict[str, list[Point]] = {s: [] for s in SCHEMES}
     out["global"] = [(t, rtt, 0.0 if rtt is not None else 1.0, pop) for t, rtt, pop in per.get("global", [])]
+    model = "ipa"
+    if per.get("ipa"):  # DNS steering: the probes to the client's answers
+        out["ipa"] = [(t, rtt, 0.0 if rtt is not None else 1.0, pop) for t, rtt, pop in per["ipa"]]
+        model = "ipa_model"
     pnames = [f"provider:{k}" for k in providers]
     for _, rnd in _rounds(per, pnames, interval).items():
         t = min(s[0] for s in rnd.values())
@@ -129,7 +149,7 @@ def points(per: dict[str, list[Sample]], providers: list[str], pops: list[str],
             got = sum(sh[k] for k in ok)
             rtt = sum(sh[k] * ok[k][1] for k in ok) / got if got > 0 else None  # type: ignore[operator]
             top = max(live, key=lambda k: sh[k])
-            out["ipa"].append((t, rtt, round(1 - got / total, 6), live[top][2]))
+            out.setdefault(model, []).append((t, rtt, round(1 - got / total, 6), live[top][2]))
         ans = [s for s in rnd.values() if s[1] is not None]
         best = min(ans, key=lambda s: s[1]) if ans else None  # type: ignore[arg-type, return-value]
         out["oracle"].append((t, best[1] if best else None, 0.0 if best else 1.0, best[2] if best else None))
@@ -230,7 +250,9 @@ def affected(m: dict[str, Any]) -> bool:
 def summarize_event(per_client: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """Median and worst client, per scheme, over the clients the event touched."""
     out = {}
-    for scheme in ("global", "ipa"):
+    for scheme in ("global", "ipa", "ipa_model"):
+        if not any(scheme in m for m in per_client.values()):
+            continue
         ms = {c: m[scheme] for c, m in per_client.items() if scheme in m and affected(m[scheme])}
 
         def stat(key: str) -> dict[str, Any]:
@@ -246,7 +268,7 @@ def summarize_event(per_client: dict[str, dict[str, dict[str, Any]]]) -> dict[st
                        "lost": stat("lost"), "loss_window_s": stat("loss_window_s"),
                        "stable_s": stat("stable_s"), "not_stable": never,
                        "pop_changed": sorted(c for c, m in ms.items() if m["pop_changed"])}
-        if scheme == "ipa":
+        if scheme != "global":
             out[scheme]["shares_moved_s"] = stat("shares_moved_s")
     return out
 
@@ -274,7 +296,7 @@ def analyse(rows: list[dict[str, Any]], t0: float, end: float, marks: list[Mark]
     ``end`` is the timeline's length; windows are aligned on 0 (the start of
     the timeline) and begin in the warm-up, so shares are in effect at 0."""
     per = split(rows, t0)
-    w_start = -window_s * max(1, math.ceil(warmup_s / window_s - 1e-9))
+    w_start = first_window_start(warmup_s, window_s)
     wins = {c: window_shares(p, providers, w_start, end, steering, window_s) for c, p in per.items()}
     pts = {c: points(p, providers, pops, wins[c], interval) for c, p in per.items()}
     events = []
@@ -283,18 +305,21 @@ def analyse(rows: list[dict[str, Any]], t0: float, end: float, marks: list[Mark]
         tp = next((x.t for x in reversed(marks[:i]) if x.t < m.t), w_start)
         per_client = {}
         for c in sorted(pts):
-            ipa = event_metrics(pts[c]["ipa"], m.t, tn, tp)
-            ipa.update(share_move(wins[c], m.t, tn))
-            per_client[c] = {"global": event_metrics(pts[c]["global"], m.t, tn, tp), "ipa": ipa}
+            per_client[c] = {"global": event_metrics(pts[c]["global"], m.t, tn, tp)}
+            for s in ("ipa", "ipa_model"):
+                if pts[c].get(s):
+                    per_client[c][s] = event_metrics(pts[c][s], m.t, tn, tp)
+                    per_client[c][s].update(share_move(wins[c], m.t, tn))
         events.append({"t_s": round(m.t, 3), "label": m.label, "kind": m.kind, "phase": m.phase,
                        "span_s": round(tn - m.t, 3), "summary": summarize_event(per_client),
                        "clients": per_client})
     n_bins = max(1, math.ceil((end - w_start) / bin_s - 1e-9))
     series: dict[str, Any] = {"bin_s": bin_s, "t": [round(w_start + i * bin_s, 3) for i in range(n_bins)],
                               "clients": {}, "median": {}}
+    schemes = [s for s in (*SCHEMES, "ipa_model") if any(p.get(s) for p in pts.values())]
     for c in sorted(pts):
-        series["clients"][c] = {s: binned(pts[c][s], w_start, end, bin_s) for s in SCHEMES}
-    for s in SCHEMES:
+        series["clients"][c] = {s: binned(pts[c].get(s, []), w_start, end, bin_s) for s in schemes}
+    for s in schemes:
         cols = [series["clients"][c][s] for c in series["clients"]]
         series["median"][s] = {
             "rtt_ms": [_med([col["rtt_ms"][i] for col in cols]) for i in range(n_bins)],

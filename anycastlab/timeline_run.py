@@ -13,11 +13,21 @@ from typing import Any, Callable, Optional
 
 from . import analysis, bgplog, events
 from .probes import read_samples
+from .resolver import read_dns
+from .steering import SteeringLoop
 from .stream import Stream
-from .timeline import Mark, most_affected
+from .timeline import Mark, first_window_start, most_affected
 from .timeline import analyse as analyse_points
 
 Progress = Callable[[str, int, int], None]
+SETTLE_EXTRA_S = 0.3   # after a probe's timeout: the stream's flush and housekeeping
+
+
+def warmup_s(window_s: float, settle_s: float, ttl_s: Optional[float]) -> float:
+    """Probe this long before time 0, so steering is in effect at 0: one
+    window plus a second (share model); with DNS also the ranking delay and
+    one TTL, so every client holds an answer from a measured zone."""
+    return window_s + 1.0 + (settle_s + ttl_s if ttl_s is not None else 0.0)
 
 
 def _wait_until(t: float, step: str, progress: Optional[Progress], base: float, total: float) -> None:
@@ -38,11 +48,18 @@ def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = No
     Returns the samples, probe stats and what analysis needs later (event
     log with real times, BGP activity per event)."""
     interval, timeout = scn.probes.interval_s, scn.probes.timeout_s
-    warmup = scn.steering.window_s + 1.0
+    dns = scn.dns if lab.zone is not None else None
+    settle = timeout + SETTLE_EXTRA_S
+    warmup = warmup_s(scn.steering.window_s, settle, dns.ttl_s if dns else None)
     total = scn.duration_s
-    stream = Stream(lab, out / "samples.csv", interval, timeout, max_s=warmup + total + 120)
+    stream = Stream(lab, out / "samples.csv", interval, timeout, max_s=warmup + total + 120, dns=dns)
     t0 = stream.t_start + warmup
     log: list[dict[str, Any]] = []
+    loop = None
+    if dns is not None:
+        loop = SteeringLoop(lab.zone, out / "samples.csv", list(lab.plan.services.provider_prefixes),
+                            scn.steering, t0, first_window_start(warmup, scn.steering.window_s),
+                            settle).start()
     try:
         _wait_until(t0, "warming up the probes", progress, stream.t_start, warmup)
         offset = 0.0
@@ -59,6 +76,7 @@ def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = No
             offset += ph.duration_s
             _wait_until(t0 + offset, step, progress, t0 + offset - ph.duration_s, ph.duration_s)
     finally:
+        zone_log = loop.stop() if loop is not None else []
         counts = stream.stop(timeout)
     rows = read_samples(out / "samples.csv")
     if progress:
@@ -83,7 +101,11 @@ def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = No
              "lost": sum(1 for r in rows if r["rtt_ms"] is None),
              "probes_per_s": round(len(rows) / seconds, 1), "mode": "stream",
              "interval_s": interval}
-    extra = {"t0": t0, "warmup_s": warmup, "events": log, "bgp": bgp}
+    extra: dict[str, Any] = {"t0": t0, "warmup_s": warmup, "events": log, "bgp": bgp}
+    if loop is not None:
+        stats.update({k: v for k, v in counts.items() if k.startswith(("dns", "unresolved"))})
+        extra.update({"zone_log": zone_log, "steering_errors": loop.errors,
+                      "settle_s": settle, "dns_rows": read_dns(out / "dns.csv")})
     return rows, stats, extra
 
 
@@ -114,11 +136,30 @@ def analyse_run(topo: Any, providers: list[str], rows: list[dict[str, Any]],
         ev["planned_s"] = log["planned_s"]
         ev["applied_in_s"] = log["applied_in_s"]
         ev["bgp"] = bgp
+    if "zone_log" in extra:
+        _dns_chain(tl, extra)
     tl.update({"t0": t0, "warmup_s": extra["warmup_s"], "phases": bounds,
                "plot_clients": plot_clients or most_affected(tl["events"]),
                "plot_clients_chosen": plot_clients,
                "event_log": extra["events"], "bgp": extra["bgp"]})
     return phases, tl
+
+
+def _dns_chain(tl: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Per event and client: measurement, ranking, zone, answer, recovery."""
+    from .dnsanalysis import answers_by_client, event_timing, stage_summary
+
+    answers = answers_by_client(extra["dns_rows"], extra["t0"])
+    for ev in tl["events"]:
+        per = {}
+        for c, m in ev["clients"].items():
+            if "ipa_model" in m:
+                per[c] = m["dns"] = event_timing(c, ev["t_s"], ev["t_s"] + ev["span_s"],
+                                                 extra["zone_log"], answers.get(c, []),
+                                                 m["ipa"]["stable_s"])
+        ev["dns_summary"] = stage_summary(per)
+    tl.update({"zone_log": extra["zone_log"], "settle_s": extra["settle_s"],
+               "steering_errors": extra.get("steering_errors", [])})
 
 
 def analyse_timeline(scn: Any, rows: list[dict[str, Any]], providers: list[str],
@@ -128,13 +169,17 @@ def analyse_timeline(scn: Any, rows: list[dict[str, Any]], providers: list[str],
 
 
 def reanalyse_timeline(data: dict[str, Any], topo: Any, rows: list[dict[str, Any]],
-                       steering: analysis.Steering, plot_clients: Optional[list[str]] = None
+                       steering: analysis.Steering, plot_clients: Optional[list[str]] = None,
+                       dns_rows: Optional[list[dict[str, Any]]] = None
                        ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Recompute phases and the timeline section of a saved run (BGP activity
     is kept: it came from the routers' logs during the run)."""
     old = data["timeline"]
     extra = {"t0": old["t0"], "warmup_s": old["warmup_s"], "events": old["event_log"],
              "bgp": old["bgp"]}
+    if "zone_log" in old:
+        extra.update({"zone_log": old["zone_log"], "settle_s": old["settle_s"],
+                      "steering_errors": old.get("steering_errors", []), "dns_rows": dns_rows or []})
     bounds = [{k: p[k] for k in ("name", "start_s", "end_s", "events")} for p in old["phases"]]
     chosen = plot_clients if plot_clients is not None else old.get("plot_clients_chosen", [])
     return analyse_run(topo, data["providers"], rows, steering, old["interval_s"], extra, bounds, chosen)

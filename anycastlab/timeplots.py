@@ -14,9 +14,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLORS = {"global": "#d62728", "ipa": "#1f77b4", "oracle": "#2ca02c", "optimal": "#9467bd"}
-LABELS = {"global": "global anycast (G)", "ipa": "IPA (live shares)", "oracle": "oracle: best provider",
-          "optimal": "optimal unicast PoP"}
+COLORS = {"global": "#d62728", "ipa": "#1f77b4", "ipa_model": "#17becf", "oracle": "#2ca02c",
+          "optimal": "#9467bd"}
+LABELS = {"global": "global anycast (G)", "ipa": "IPA (DNS answers)", "ipa_model": "IPA share model",
+          "oracle": "oracle: best provider", "optimal": "optimal unicast PoP"}
 PROVIDER_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                    "#7f7f7f"]
 
@@ -44,11 +45,15 @@ def rtt_over_time(tl: dict[str, Any], out: Path, title: str, schemes: list[str])
     clients = [c for c in tl["plot_clients"] if c in ser["clients"]]
     n = 1 + len(clients)
     fig, axes = plt.subplots(n, 1, figsize=(11, 2.6 * n + 0.6), sharex=True, squeeze=False)
-    show = [s for s in ("global", "ipa", "oracle", "optimal") if s in schemes]
+    show = [s for s in ("global", "ipa", "ipa_model", "oracle", "optimal")
+            if s.split("_")[0] in schemes and s in ser["median"]]
     for row, (ax, who) in enumerate(zip(axes[:, 0], [None] + clients)):
         data = ser["median"] if who is None else ser["clients"][who]
         for s in show:
-            _steps(ax, ser["t"], data[s]["rtt_ms"], color=COLORS[s], label=LABELS[s], linewidth=1.6)
+            label = LABELS[s] if "ipa_model" in show or s != "ipa" else "IPA (live shares)"
+            _steps(ax, ser["t"], data[s]["rtt_ms"], color=COLORS[s], label=label,
+                   linewidth=1.0 if s == "ipa_model" else 1.6,
+                   linestyle=":" if s == "ipa_model" else "-")
             lossy = [(t, 1) for t, x in zip(ser["t"], data[s]["loss"]) if x]
             if lossy:  # bins with any loss: a tick on the top edge
                 ax.scatter([t + ser["bin_s"] / 2 for t, _ in lossy], [1.0] * len(lossy),

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
+from anycastlab.powerdns import provider_addresses
 from anycastlab.probes import read_samples
+from anycastlab.resolver import read_dns
 from anycastlab.report import validate
 from anycastlab.runner import run_scenario
 from anycastlab.scenario import load_scenario
@@ -27,6 +29,11 @@ def run(tmp_path_factory):
     return data, paths, rows
 
 
+@pytest.fixture(scope="module")
+def dns_rows(run):
+    return read_dns(run[1]["json"].parent / "dns.csv")
+
+
 def event(data, kind, nth=0):
     return [e for e in data["timeline"]["events"] if e["kind"] == kind][nth]
 
@@ -42,7 +49,8 @@ def test_report_is_complete_and_valid(run):
     data, paths, rows = run
     validate(json.loads(paths["json"].read_text()))
     assert [p["name"] for p in data["phases"]] == ["before", "cut", "restored", "pop-out", "pop-back",
-                                                   "provider-out", "provider-back", "congestion"]
+                                                   "provider-out", "provider-back", "congestion",
+                                                   "dns-out", "dns-back"]
     for name in ("rtt-time", "loss", "shares", "map-before", "map-cut"):
         assert paths[name].stat().st_size > 0
     # continuous: every client probed every target about every 100 ms
@@ -92,10 +100,15 @@ def test_provider_down_silences_p_k_only(run):
         for scheme in ("global", "provider:tra"):
             got = samples(data, rows, c, scheme, a, b)
             assert got and all(r["rtt_ms"] is not None for r in got), (c, scheme)
-        # IPA lost the traffic it had on P_trb until the window moved it
-        ipa = ev["clients"][c]["ipa"]
+        # the share model lost the traffic it had on P_trb until the window moved it
+        ipa = ev["clients"][c]["ipa_model"]
         assert ipa["lost"] > 0 and "trb" not in ipa["shares_after"]
         assert ipa["shares_moved_s"] is not None and ipa["shares_moved_s"] <= 2 * data["steering"]["window_s"]
+        # through DNS, a client loses exactly when its answer pointed at P_trb
+        trb = [r for r in samples(data, rows, c, "ipa", a, b) if r["target"] == "198.18.2.1"]
+        assert all(r["rtt_ms"] is None for r in trb)
+        if trb:
+            assert ev["clients"][c]["ipa"]["lost"] > 0
 
 
 def test_ipa_shares_move_away_from_a_provider_that_got_slower(run):
@@ -107,3 +120,70 @@ def test_ipa_shares_move_away_from_a_provider_that_got_slower(run):
     assert ipa["shares_moved_s"] <= 2 * data["steering"]["window_s"]
     assert ipa["after"]["rtt_ms"] < glob["after"]["rtt_ms"] - 20  # BGP stayed on the slow link
     assert ev["bgp"]["best_path_changes"] == 0                     # latency is invisible to BGP
+
+
+def test_ipa_probes_go_where_the_clients_dns_answers_point(run, dns_rows):
+    """Every IPA probe targets the answer the client held at that moment."""
+    data, _, rows = run
+    answers = sorted((r["t"] + r["rtt_ms"] / 1000, r["client"], r["name"], r["answer"])
+                     for r in dns_rows if r["status"] == "ok")
+    assert {n for _, _, n, _ in answers} == {"ipa"}
+    provs = set(provider_addresses_of(data).values())
+    assert {a for _, _, n, a in answers if n == "ipa"} <= provs
+    checked = 0
+    for r in rows:
+        if r["scheme"] != "ipa" or not r["target"]:
+            continue
+        held = [a for t, c, n, a in answers if c == r["client"] and n == "ipa" and t <= r["t"]]
+        assert held and held[-1] == r["target"], r
+        checked += 1
+    assert checked > 1000
+
+
+def provider_addresses_of(data):
+    from anycastlab.topology import load_topology
+    from anycastlab.addressing import plan_addresses
+
+    return provider_addresses(plan_addresses(load_topology(data["topology_source"])))
+
+
+def test_zone_is_republished_every_window_with_a_new_serial(run):
+    data, _, _ = run
+    log = data["timeline"]["zone_log"]
+    assert [e["serial"] for e in log] == list(range(log[0]["serial"], log[0]["serial"] + len(log)))
+    w = data["timeline"]["window_s"]
+    assert all(abs((b["window"][1] - a["window"][1]) - w) < 1e-6 for a, b in zip(log, log[1:]))
+    down, up = event(data, "dns-down")["t_s"], event(data, "dns-up")["t_s"]
+    failed = [e for e in log if not e["ok"]]
+    assert failed and all(down <= e["t_ranked_s"] <= up + 1 for e in failed)
+    assert all(e["ok"] for e in log if not down <= e["t_ranked_s"] <= up + 1)
+
+
+def test_dns_down_fails_resolutions_counts_them_and_clients_keep_answers_for_the_ttl(run, dns_rows):
+    data, _, rows = run
+    t0 = data["timeline"]["t0"]
+    down = event(data, "dns-down")["t_s"]
+    up = event(data, "dns-up")["t_s"] + event(data, "dns-up")["applied_in_s"]  # answering again
+    ttl = data["dns"]["settings"]["ttl_s"]
+    res = data["dns"]["resolutions"]
+    fails = [r for r in dns_rows if r["status"] != "ok"]
+    assert res["failed"] == len(fails) > 0 and res["by_status"]["timeout"] == len(fails)
+    # only while the server was down, or while the cut kept London from it
+    # (the server is unicast, in New York; tiny has no other way across)
+    cut, restore = event(data, "cut"), event(data, "restore")
+    for r in fails:
+        t = r["t"] - t0
+        assert down - 1.5 <= t <= up or (r["client"] in ("c2", "c3") and
+                                         cut["t_s"] <= t <= restore["t_s"] + restore["span_s"]), r
+    for c in ("c1", "c2", "c3"):
+        last_ok = max(r["t"] + r["rtt_ms"] / 1000 - t0 for r in dns_rows
+                      if r["client"] == c and r["name"] == "ipa" and r["status"] == "ok"
+                      and r["t"] - t0 < down)
+        unresolved = [r["t"] - t0 for r in rows if r["client"] == c and r["scheme"] == "ipa"
+                      and not r["target"] and r["t"] - t0 >= down]
+        assert unresolved, c
+        # the last answer served until its TTL ran out, not a moment longer
+        assert min(unresolved) >= last_ok + ttl - 0.05 and min(unresolved) <= last_ok + ttl + 0.2
+        assert max(unresolved) <= up + 2.5  # answers again soon after the server is back
+    m = event(data, "dns-down")["clients"]["c1"]["ipa"]
+    assert m["lost"] > 0  # unresolved probes are lost traffic in the report

@@ -1,0 +1,98 @@
+"""DNS steering as root on tiny.yaml: the lab's own PowerDNS in the DNS node,
+queried from the clients' namespaces over the lab's BGP routes.
+
+Statistical bound used below: with N = 1000 independent weighted picks at
+share p, the observed fraction deviates from p by more than 5 standard
+deviations (5 sqrt(p (1 - p) / N), 0.072 at p = 0.7) with probability
+below 1e-6, so a failure means the weights are wrong, not bad luck."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import time
+
+import pytest
+
+from anycastlab import powerdns
+from anycastlab.addressing import DNS_HOST
+
+pytestmark = pytest.mark.lab
+
+
+def ask(lab, client: str, count: int, duration: float | None = None) -> dict:
+    argv = [sys.executable, "-m", "anycastlab.resolver", lab.plan.services.dns_address,
+            powerdns.NAMES["ipa"], str(count)] + ([str(duration)] if duration else [])
+    return json.loads(lab.run(f"h-{client}", argv, timeout=120))
+
+
+def test_dns_host_is_a_unicast_node_of_the_cdn_in_its_own_namespace(lab):
+    node = lab.plan.nodes[DNS_HOST]
+    assert node.asid == lab.topo.cdn.id and node.city == lab.topo.cdn.cities[0]
+    entry = next(d for d in lab.record.daemons() if d.name == "pdns")
+    assert entry.node == DNS_HOST and entry.alive()
+    folder = lab.record.folder / DNS_HOST
+    for f in ("pdns.conf", "named.conf", powerdns.ZONE_FILE, "pdns.controlsocket"):
+        assert (folder / f).exists(), f
+    g = lab.plan.services.address(lab.plan.services.global_prefix)
+    for c in ("c1", "c2", "c3"):  # every client reaches it through BGP
+        assert powerdns.query_address(lab, f"h-{c}", powerdns.NAMES["global"]) == g
+
+
+def test_answers_follow_the_shares_within_five_sigma(lab):
+    addrs = powerdns.provider_addresses(lab.plan)
+    assert lab.zone.publish({"c1": {"tra": 0.7, "trb": 0.3}})["ok"]
+    got = ask(lab, "c1", 1000)
+    assert got["failed"] == 0
+    frac = got["answers"].count(addrs["tra"]) / 1000
+    bound = 5 * math.sqrt(0.7 * 0.3 / 1000)
+    assert abs(frac - 0.7) <= bound, f"tra answered {frac:.3f} of 1000, expected 0.7 +- {bound:.3f}"
+    assert set(got["answers"]) == {addrs["tra"], addrs["trb"]}
+
+
+def test_a_client_only_gets_addresses_of_its_own_allocation(lab):
+    addrs = powerdns.provider_addresses(lab.plan)
+    assert lab.zone.publish({"c1": {"tra": 1.0}, "c2": {"trb": 1.0},
+                             "c3": {"tra": 0.5, "trb": 0.5}})["ok"]
+    assert set(ask(lab, "c1", 200)["answers"]) == {addrs["tra"]}
+    assert set(ask(lab, "c2", 40)["answers"]) == {addrs["trb"]}   # ~86 ms away: fewer queries
+    assert set(ask(lab, "c3", 40)["answers"]) == {addrs["tra"], addrs["trb"]}  # P(miss) = 2^-39
+
+
+def test_reload_changes_answers_and_no_query_fails_meanwhile(lab):
+    addrs = powerdns.provider_addresses(lab.plan)
+    assert lab.zone.publish({"c1": {"tra": 1.0}})["ok"]
+    argv = ["mnexec", "-a", str(lab.netns_pid("h-c1")), sys.executable, "-m", "anycastlab.resolver",
+            lab.plan.services.dns_address, powerdns.NAMES["ipa"], "0", "4"]
+    asker = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    serials, reloads, starts = [], [], []
+    try:
+        time.sleep(0.5)  # let the asker start querying (its own clock decides what is checked)
+        for i in range(16):  # flip c1 between the two providers every 0.15 s
+            starts.append(time.time())
+            e = lab.zone.publish({"c1": {"trb" if i % 2 == 0 else "tra": 1.0}})
+            assert e["ok"], e
+            serials.append(e["serial"])
+            reloads.append(e["t_reloaded"])
+            time.sleep(0.15)
+        out, _ = asker.communicate(timeout=30)
+    finally:
+        if asker.poll() is None:
+            asker.kill()
+            asker.wait()
+    got = json.loads(out)
+    assert got["failed"] == 0 and len(got["answers"]) > 200
+    assert serials == list(range(serials[0], serials[0] + 16))
+    # after each reload, once a query leaves 20 ms later, the answer is the new one
+    # (c1 is ~2 ms from the server; 20 ms covers the reply in flight)
+    checked = 0
+    for i, t_r in enumerate(reloads):
+        if t_r < got["times"][0]:
+            continue  # the asker was still starting (a loaded machine)
+        checked += 1
+        want = addrs["trb" if i % 2 == 0 else "tra"]
+        end = starts[i + 1] if i + 1 < len(starts) else t_r + 0.15
+        during = [a for t, a in zip(got["times"], got["answers"]) if t_r + 0.02 <= t < end]
+        assert during and set(during) == {want}, (i, set(during))
+    assert checked >= 10
