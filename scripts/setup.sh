@@ -38,16 +38,25 @@ if ((${#missing[@]})); then
 fi
 
 # The lab runs its own BIRD and PowerDNS inside namespaces. The packaged
-# units that this run just installed must not be left running or enabled on
-# the host; units the machine had before are the owner's and stay untouched.
-if ((${#missing[@]})) && [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
-  for pair in bird2:bird.service pdns-server:pdns.service; do
-    pkg=${pair%%:*} unit=${pair#*:}
-    if [[ " ${missing[*]} " == *" $pkg "* ]]; then
-      say "disabling the packaged $unit (anycastlab runs its own inside the lab)"
-      systemctl disable --now "$unit" >/dev/null 2>&1 || true
-    fi
-  done
+# services that this run just installed (policy-rc.d kept them from starting)
+# must not be left enabled either: systemd units are disabled and stopped,
+# SysV links removed. Services the machine had before are the owner's and
+# stay untouched; a PowerDNS already running on the host is only reported
+# (the lab's server lives in its own namespace and never meets it).
+for pair in bird2:bird pdns-server:pdns; do
+  pkg=${pair%%:*} svc=${pair#*:}
+  [[ " ${missing[*]} " == *" $pkg "* ]] || continue
+  say "disabling the packaged $svc service (anycastlab runs its own inside the lab)"
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+  fi
+  if [ -e "/etc/init.d/$svc" ] && command -v update-rc.d >/dev/null; then
+    update-rc.d -f "$svc" remove >/dev/null 2>&1 || true
+  fi
+done
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ] &&
+   systemctl is-enabled pdns.service >/dev/null 2>&1; then
+  say "note: the host's own pdns.service is enabled (not anycastlab's; left as it is)"
 fi
 
 # BGP roles (local role ...) need BIRD 2.0.11 or newer.
