@@ -36,7 +36,33 @@ def test_every_file_is_written(baseline):
     assert html.count("data:image/png;base64,") == 3  # self-contained
     rows = read_samples(out / "samples.csv")
     # 3 clients x (G + 2 P_k + 2 U_p) x 10 rounds x (udp + icmp)
-    assert len(rows) == data["probe_stats"]["probes"] == 3 * 5 * 10 * 2
+    measured = [r for r in rows if r["scheme"] != "ipa"]
+    assert len(measured) == data["probe_stats"]["probes"] == 3 * 5 * 10 * 2
+    # then the DNS stage: every client probes where its answers point
+    ipa = [r for r in rows if r["scheme"] == "ipa"]
+    assert len(ipa) == data["probe_stats"]["dns_stage_probes"] > 0
+
+
+def test_baseline_ipa_comes_from_real_dns_answers(baseline):
+    """IPA = the clients' probes to the addresses PowerDNS answered, drawn
+    only from each client's own allocation; the share model stays beside it."""
+    from anycastlab.analysis import median
+    from anycastlab.resolver import read_dns
+
+    data, _, out = baseline
+    assert data["dns"]["mode"] == "dns" and data["dns"]["resolutions"]["failed"] == 0
+    rows = read_samples(out / "samples.csv")
+    answers = read_dns(out / "dns.csv")
+    addr = {f"198.18.{i}.1": k for i, k in enumerate(data["providers"], start=1)}
+    for cid, c in data["phases"][0]["clients"].items():
+        ipa, model = c["ipa"], c["ipa_model"]
+        assert ipa["source"] == "dns" and model["source"] == "model"
+        assert ipa["shares"] == model["shares"]  # what the zone was told
+        got = {addr[a["answer"]] for a in answers if a["client"] == cid and a["status"] == "ok"}
+        assert got and got <= {k for k, v in ipa["shares"].items() if v > 0}
+        mine = [r for r in rows if r["client"] == cid and r["scheme"] == "ipa"]
+        assert {addr[r["target"]] for r in mine if r["target"]} <= got
+        assert ipa["rtt_ms"] == round(median(r["rtt_ms"] for r in mine if r["rtt_ms"] is not None), 3)
 
 
 def test_global_rtt_agrees_with_ping(lab, baseline):
