@@ -147,7 +147,8 @@ def scenario_run(name: str, runs: int) -> dict[str, Any]:
                             "summary": data["phases"][0]["summary"]}
     if data.get("timeline"):  # the last run's event headlines
         res_["events"] = [{"label": e["label"], "t_s": e["t_s"], "bgp_settle_s": e["bgp"]["settle_s"],
-                           "summary": e["summary"]} for e in data["timeline"]["events"]]
+                           "summary": e["summary"], "dns_summary": e.get("dns_summary")}
+                          for e in data["timeline"]["events"]]
     return res_
 
 
@@ -230,6 +231,13 @@ def report(r: dict[str, Any]) -> None:
                 print(f"{'  ' + e['label'][:26] + ' ' + s:44} loss window worst "
                       f"{sm['loss_window_s']['worst']} s, recovery median/worst "
                       f"{sm['stable_s']['median']}/{sm['stable_s']['worst']} s")
+            d = e.get("dns_summary")
+            if d and d["clients"]:  # the IPA chain for the clients whose zone entry moved
+                w = d["recovered_s"]["worst_client"]
+                print(f"{'  ' + e['label'][:26] + ' IPA via DNS':44} {d['clients']} zone moves; "
+                      f"median window end {d['window_end_s']['median']} s, zone "
+                      f"{d['zone_s']['median']} s, new answer {d['answer_s']['median']} s, "
+                      f"IPA stable worst {d['recovered_s']['worst']} s ({w})")
     if not r["netem_available"]:
         print(f"{'netem backend':44} {'unavailable (no sch_netem)':>14}")
     s = r.get("shaper")
