@@ -25,9 +25,9 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from anycastlab.lab import Lab  # noqa: E402
-from anycastlab.links import kernel_has_netem  # noqa: E402
-from anycastlab.topology import load_topology  # noqa: E402
+from anycastlab.lab.lab import Lab  # noqa: E402
+from anycastlab.lab.links import kernel_has_netem  # noqa: E402
+from anycastlab.model.topology import load_topology  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 TARGETS = {"world_up_s": 20.0, "shaper_pps": 50_000, "baseline_s": 90.0, "cable-cut_s": 120.0}
@@ -65,7 +65,7 @@ def pop_convergence(lab: Lab) -> dict[str, Any]:
     """Withdraw G at each PoP in turn: seconds until every client it served
     answers from elsewhere, and after re-announcing, until all are back.
     Polled with probes from the clients (resolution: one poll, ~0.1-0.2 s)."""
-    from anycastlab import catchment
+    from anycastlab.measure import catchment
 
     g = lab.plan.services.address(lab.plan.services.global_prefix)
     base = {r["client"]: r["schemes"]["global"]["pop"] for r in catchment.measure(lab)}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark anycastlab.shaper: delay fidelity (ping) and throughput (UDP blast).
+"""Benchmark anycastlab.agents.shaper: delay fidelity (ping) and throughput (UDP blast).
 
 Needs root.  Builds two namespaces acl-bench-a / acl-bench-b joined by a veth
 pair (10.99.0.1/30 - 10.99.0.2/30), shapes both egress sides with one shaper
@@ -31,7 +31,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from anycastlab.shaper import ShaperClient, iptables_rule_args  # noqa: E402
+from anycastlab.agents.shaper import ShaperClient, iptables_rule_args  # noqa: E402
 
 NS_A, NS_B = "acl-bench-a", "acl-bench-b"
 IP_A, IP_B = "10.99.0.1", "10.99.0.2"
@@ -101,7 +101,7 @@ class Lab:
             json.dump(spec, f)
         env = dict(os.environ, PYTHONPATH=str(REPO))
         self.shaper = subprocess.Popen(
-            [sys.executable, "-m", "anycastlab.shaper", "--spec", spec_path,
+            [sys.executable, "-m", "anycastlab.agents.shaper", "--spec", spec_path,
              "--control", self.control, "--ready", ready], env=env, cwd=REPO)
         _wait(lambda: os.path.exists(ready) or self.shaper.poll() is not None, 10, "shaper ready")
         if self.shaper.poll() is not None:

@@ -23,14 +23,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def tiny():
-    from anycastlab.topology import load_topology
+    from anycastlab.model.topology import load_topology
 
     return load_topology(TOPOLOGIES / "tiny.yaml")
 
 
 @pytest.fixture(scope="session")
 def world():
-    from anycastlab.topology import load_topology
+    from anycastlab.model.topology import load_topology
 
     return load_topology(TOPOLOGIES / "world.yaml")
 
@@ -50,7 +50,7 @@ def write_topo(tmp_path: Path):
 @pytest.fixture(scope="module")
 def lab(tiny, tmp_path_factory):
     """A running tiny.yaml lab, one per test module (lab tests only)."""
-    from anycastlab.lab import Lab
+    from anycastlab.lab.lab import Lab
 
     lab = Lab(tiny, runs_dir=tmp_path_factory.mktemp("runs"))
     lab.start()

@@ -6,7 +6,7 @@ import re
 import statistics
 import subprocess
 
-from anycastlab.runrecord import RunRecord, pids_in_netns, same_process
+from anycastlab.lab.record import RunRecord, pids_in_netns, same_process
 
 TIME_RE = re.compile(r"time=([\d.]+) ms")
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from anycastlab.addressing import LINK_BLOCK, SERVICE_BLOCK, plan_addresses
+from anycastlab.model.addressing import LINK_BLOCK, SERVICE_BLOCK, plan_addresses
 
 
 def all_addresses(plan):

@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from anycastlab.analysis import (Steering, allocate, analyse, analyse_client, floor_rtt, median,
+from anycastlab.analysis.baseline import (Steering, allocate, analyse, analyse_client, floor_rtt, median,
                                  percentile, summarize, wan)
-from anycastlab.report import validate
+from anycastlab.report.write import validate
 
 
 def test_percentiles_by_hand():

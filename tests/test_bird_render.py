@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from anycastlab.addressing import plan_addresses
-from anycastlab.bird import POLICY, check_config, ospf_cost, render_all, render_router, router_context
+from anycastlab.model.addressing import plan_addresses
+from anycastlab.config.bird import POLICY, check_config, ospf_cost, render_all, render_router, router_context
 
 GOLDEN = Path(__file__).parent / "golden" / "tiny"
 

@@ -59,7 +59,7 @@ def test_up_without_root(monkeypatch, capsys, tmp_path):
 
 
 def test_bird_missing_render(monkeypatch, tmp_path, capsys):
-    from anycastlab import bird
+    from anycastlab.config import bird
 
     monkeypatch.setattr(bird.shutil, "which", lambda name: None)
     monkeypatch.setattr(bird, "Path", lambda p: tmp_path / "absent")
@@ -69,7 +69,8 @@ def test_bird_missing_render(monkeypatch, tmp_path, capsys):
 
 
 def test_bird_missing_lab(monkeypatch, tmp_path, tiny):
-    from anycastlab import bird, lab
+    from anycastlab.config import bird
+    from anycastlab.lab import lab
 
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     monkeypatch.setattr(bird.shutil, "which", lambda name: None)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from anycastlab.compare import compare, load_report
+from anycastlab.report.compare import compare, load_report
 from anycastlab.errors import InputError
 
 from conftest import DATA, ROOT

@@ -14,13 +14,13 @@ from pathlib import Path
 
 import pytest
 
-from anycastlab import powerdns
-from anycastlab.addressing import plan_addresses
-from anycastlab.analysis import Steering, allocate
-from anycastlab.dnsanalysis import event_timing, stage_summary
-from anycastlab.resolver import Resolvers
-from anycastlab.steering import SteeringLoop
-from anycastlab.timeline import rank
+from anycastlab.config import powerdns
+from anycastlab.model.addressing import plan_addresses
+from anycastlab.analysis.baseline import Steering, allocate
+from anycastlab.analysis.dns import event_timing, stage_summary
+from anycastlab.agents.resolver import Resolvers
+from anycastlab.measure.steering import SteeringLoop
+from anycastlab.analysis.timeline import rank
 
 GOLDEN = Path(__file__).parent / "golden" / "dns" / "cdn.lab.zone"
 SHARES = {"c1": {"tra": 0.9, "trb": 0.1}, "c2": {"trb": 1.0}, "c3": {"tra": 0.333334, "trb": 0.666666}}

@@ -15,14 +15,14 @@ import time
 
 import pytest
 
-from anycastlab import powerdns
-from anycastlab.addressing import DNS_HOST
+from anycastlab.config import powerdns
+from anycastlab.model.addressing import DNS_HOST
 
 pytestmark = pytest.mark.lab
 
 
 def ask(lab, client: str, count: int, duration: float | None = None) -> dict:
-    argv = [sys.executable, "-m", "anycastlab.resolver", lab.plan.services.dns_address,
+    argv = [sys.executable, "-m", "anycastlab.agents.resolver", lab.plan.services.dns_address,
             powerdns.NAMES["ipa"], str(count)] + ([str(duration)] if duration else [])
     return json.loads(lab.run(f"h-{client}", argv, timeout=120))
 
@@ -63,7 +63,7 @@ def test_a_client_only_gets_addresses_of_its_own_allocation(lab):
 def test_reload_changes_answers_and_no_query_fails_meanwhile(lab):
     addrs = powerdns.provider_addresses(lab.plan)
     assert lab.zone.publish({"c1": {"tra": 1.0}})["ok"]
-    argv = ["mnexec", "-a", str(lab.netns_pid("h-c1")), sys.executable, "-m", "anycastlab.resolver",
+    argv = ["mnexec", "-a", str(lab.netns_pid("h-c1")), sys.executable, "-m", "anycastlab.agents.resolver",
             lab.plan.services.dns_address, powerdns.NAMES["ipa"], "0", "4"]
     asker = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     serials, reloads, starts = [], [], []

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from anycastlab import catchment
-from anycastlab.events import Event, EventError, apply, resolve, sessions_between
+from anycastlab.measure import catchment
+from anycastlab.model.events import Event, EventError, apply, resolve, sessions_between
 
 PROVIDERS = ["tra", "trb"]
 

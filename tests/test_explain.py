@@ -1,7 +1,7 @@
 """Parsing BIRD's route output and naming the decision step, on captured text."""
 from __future__ import annotations
 
-from anycastlab.explain import Route, deciding_step, parse_routes
+from anycastlab.measure.explain import Route, deciding_step, parse_routes
 
 SHOW = """Table master4:
 198.18.0.0/24        unicast [ibgp_trb_nyc 2026-11-24 16:56:43 from 10.3.1.1] * (100/419) [AS64512i]

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from anycastlab.lab import Lab
-from anycastlab.runrecord import RunRecord, list_runs
+from anycastlab.lab.lab import Lab
+from anycastlab.lab.record import RunRecord, list_runs
 
 from conftest import ROOT
 from labutil import expected_rtt, leftovers, owner_alive, ping_median, tolerance

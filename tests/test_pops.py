@@ -6,7 +6,9 @@ import time
 
 import pytest
 
-from anycastlab import catchment, explain
+from anycastlab.measure import catchment
+
+from anycastlab.measure import explain
 
 pytestmark = pytest.mark.lab
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import time
 
-from anycastlab.probe import probe_all
+from anycastlab.agents.probe_once import probe_all
 
 from conftest import ROOT
 
@@ -20,7 +20,7 @@ def free_port() -> int:
 def test_responder_names_its_pop_and_echoes_token(tmp_path):
     port = free_port()
     ready = tmp_path / "ready"
-    p = subprocess.Popen([sys.executable, "-m", "anycastlab.responder", "--pop", "lon", "--port",
+    p = subprocess.Popen([sys.executable, "-m", "anycastlab.agents.responder", "--pop", "lon", "--port",
                           str(port), "--ready", str(ready), "127.0.0.1"], cwd=ROOT)
     try:
         deadline = time.monotonic() + 10

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from anycastlab.scenario import ScenarioError, load_scenario
+from anycastlab.model.scenario import ScenarioError, load_scenario
 
 from conftest import ROOT
 
@@ -45,7 +45,7 @@ def test_topology_option_takes_a_path_or_a_name(tmp_path):
 
 
 def test_cli_steering_is_checked_like_the_file():
-    from anycastlab.scenario import check_steering
+    from anycastlab.model.scenario import check_steering
 
     assert check_steering(0.8, 0.05, 1).cap == 0.8
     for bad in ((2, 0.02, 2), (0.9, -0.1, 2), (0.9, 0.02, -1), (0.3, 0.5, 2)):

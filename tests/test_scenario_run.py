@@ -8,11 +8,11 @@ import time
 
 import pytest
 
-from anycastlab import catchment
-from anycastlab.probes import ProbeSettings, read_samples, run_probes
-from anycastlab.report import validate
-from anycastlab.runner import run_scenario
-from anycastlab.scenario import load_scenario
+from anycastlab.measure import catchment
+from anycastlab.measure.rounds import ProbeSettings, read_samples, run_probes
+from anycastlab.report.write import validate
+from anycastlab.measure.scenario import run_scenario
+from anycastlab.model.scenario import load_scenario
 
 from labutil import ping_median, tolerance
 
@@ -46,8 +46,8 @@ def test_every_file_is_written(baseline):
 def test_baseline_ipa_comes_from_real_dns_answers(baseline):
     """IPA = the clients' probes to the addresses PowerDNS answered, drawn
     only from each client's own allocation; the share model stays beside it."""
-    from anycastlab.analysis import median
-    from anycastlab.resolver import read_dns
+    from anycastlab.analysis.baseline import median
+    from anycastlab.agents.resolver import read_dns
 
     data, _, out = baseline
     assert data["dns"]["mode"] == "dns" and data["dns"]["resolutions"]["failed"] == 0

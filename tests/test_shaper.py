@@ -1,4 +1,4 @@
-"""Tests for anycastlab.shaper.
+"""Tests for anycastlab.agents.shaper.
 
 Pure parts (spec validation, iptables argv, scheduler, control handling, the
 CLI with no queues) run without root.  The `lab` test builds two namespaces
@@ -24,7 +24,7 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from anycastlab.shaper import (  # noqa: E402
+from anycastlab.agents.shaper import (  # noqa: E402
     Line, QueueSpec, Scheduler, Shaper, ShaperClient, ShaperError, _Bound,
     iptables_rule_args, validate_spec,
 )
@@ -232,7 +232,7 @@ def _start(tmp_path: Path, spec: dict, capture: bool = True
         out = open(tmp_path / "shaper.log", "w")
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "anycastlab.shaper", "--spec", str(spec_path),
+            [sys.executable, "-m", "anycastlab.agents.shaper", "--spec", str(spec_path),
              "--control", str(ctl), "--ready", str(ready)],
             cwd=REPO, env=dict(os.environ, PYTHONPATH=str(REPO)),
             stdout=out, stderr=subprocess.STDOUT if not capture else subprocess.PIPE, text=True)

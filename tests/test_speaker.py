@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from anycastlab.addressing import plan_addresses
-from anycastlab.bird import router_context
+from anycastlab.model.addressing import plan_addresses
+from anycastlab.config.bird import router_context
 from anycastlab.errors import LabError
-from anycastlab.render import render_template
-from anycastlab.speaker import speaker_context, speaker_plan, validate_config, write_speaker_files
+from anycastlab.config.render import render_template
+from anycastlab.config.exabgp import speaker_context, speaker_plan, validate_config, write_speaker_files
 
 GOLDEN = Path(__file__).parent / "golden" / "tiny-speakers"
 
@@ -81,7 +81,7 @@ def test_tags_and_filters_map_each_prefix_to_exactly_its_providers(name, request
 
 
 def test_border_router_template_honours_tags(tiny):
-    from anycastlab.bird import render_router
+    from anycastlab.config.bird import render_router
 
     plan = plan_addresses(tiny)
     text = render_router(tiny, plan, plan.nodes["cdn-nyc"])

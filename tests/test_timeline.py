@@ -7,10 +7,12 @@ from datetime import datetime
 
 import pytest
 
-from anycastlab import bgplog, report
-from anycastlab import timeline as T
-from anycastlab.analysis import Steering
-from anycastlab.timeline_run import analyse_run
+from anycastlab.analysis import bgplog
+
+from anycastlab.report import write as report
+from anycastlab.analysis import timeline as T
+from anycastlab.analysis.baseline import Steering
+from anycastlab.measure.timeline import analyse_run
 
 T0 = 1_800_000_000.0
 I = 0.1  # probe interval

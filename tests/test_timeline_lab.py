@@ -7,13 +7,13 @@ import json
 
 import pytest
 
-from anycastlab.powerdns import provider_addresses
-from anycastlab.probes import read_samples
-from anycastlab.resolver import read_dns
-from anycastlab.report import validate
-from anycastlab.runner import run_scenario
-from anycastlab.scenario import load_scenario
-from anycastlab.timeline import GUARD_S
+from anycastlab.config.powerdns import provider_addresses
+from anycastlab.measure.rounds import read_samples
+from anycastlab.agents.resolver import read_dns
+from anycastlab.report.write import validate
+from anycastlab.measure.scenario import run_scenario
+from anycastlab.model.scenario import load_scenario
+from anycastlab.analysis.timeline import GUARD_S
 
 from conftest import ROOT
 
@@ -141,8 +141,8 @@ def test_ipa_probes_go_where_the_clients_dns_answers_point(run, dns_rows):
 
 
 def provider_addresses_of(data):
-    from anycastlab.topology import load_topology
-    from anycastlab.addressing import plan_addresses
+    from anycastlab.model.topology import load_topology
+    from anycastlab.model.addressing import plan_addresses
 
     return provider_addresses(plan_addresses(load_topology(data["topology_source"])))
 

@@ -6,7 +6,7 @@ import math
 import pytest
 
 from anycastlab.errors import InputError, TopologyError
-from anycastlab.topology import great_circle_km, link_latency, load_topology, Settings, City
+from anycastlab.model.topology import great_circle_km, link_latency, load_topology, Settings, City
 
 from conftest import TOPOLOGIES
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from anycastlab import catchment, explain
-from anycastlab.lab import Lab
+from anycastlab.measure import catchment
+
+from anycastlab.measure import explain
+from anycastlab.lab.lab import Lab
 
 pytestmark = pytest.mark.lab
 

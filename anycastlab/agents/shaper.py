@@ -1,0 +1,669 @@
+"""Userspace link-delay shaper (netem replacement) built on NFQUEUE.
+
+The kernel here has no sch_netem, so each shaped interface gets an iptables
+rule sending its egress packets to an NFQUEUE.  One shaper process, running in
+the root namespace, binds every (netns, queue) pair: NFQUEUE state is per
+network namespace and a netlink socket stays in the namespace it was created
+in, so we setns() into the target, bind, and setns() back.  Packets are held
+in a per-queue FIFO and accepted when due; a single-threaded epoll loop plus
+a timerfd (sub-millisecond wakeups; poll() timeouts are whole milliseconds)
+drives everything.  Only verdicts are needed, so queues use COPY_META.
+
+CLI: python -m anycastlab.agents.shaper --spec SPEC.json --control CTL.sock [--ready F]
+Control (JSON lines on a Unix socket, one reply line each): ping, stats
+[kernel], set {key, delay_ms} (applies to packets arriving from then on; FIFO
+order is kept even when the delay is lowered), down/up {key} (down drops held
+and new packets), add {key, netns_pid, queue, delay_ms}.  SIGTERM/SIGINT:
+accept everything held, unbind, remove the socket and ready file, exit 0.
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import errno
+import gc
+import heapq
+import itertools
+import json
+import math
+import os
+import resource
+import select
+import signal
+import socket
+import sys
+import time
+import warnings
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import LabError
+from ..lab.ipc import connect_unix
+
+CLONE_NEWNET = 0x40000000
+DEFAULT_MAX_LEN = 8192            # kernel queue length; held packets count toward it
+DEFAULT_SOCK_LEN = 8 * 1024 * 1024  # netlink rcvbuf so bursts are not dropped
+READ_BUDGET = 256                 # packets read per queue per loop turn (fairness)
+MAX_LEAD = 0.5e-3                 # cap on the timer-lateness compensation
+_MAX_LINE = 1 << 16
+
+
+class ShaperError(LabError, RuntimeError):
+    """A shaper request failed or the shaper could not be reached."""
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    key: str
+    netns_pid: int
+    queue: int
+    delay_ms: float
+
+
+def _parse_queue(item: Any) -> QueueSpec:
+    """Check one queue entry; errors name the key so the lab can point at the link."""
+    if not isinstance(item, dict):
+        raise ValueError(f"queue entry must be an object, got {item!r}")
+    key = item.get("key")
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"queue entry without a valid 'key': {item!r}")
+    pid, queue, delay = item.get("netns_pid"), item.get("queue"), item.get("delay_ms", 0.0)
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        raise ValueError(f"queue {key!r}: netns_pid must be a positive int")
+    if not isinstance(queue, int) or isinstance(queue, bool) or not 0 <= queue <= 65535:
+        raise ValueError(f"queue {key!r}: queue must be an int in 0..65535")
+    return QueueSpec(key, pid, queue, _check_delay(key, delay))
+
+
+def _check_delay(key: str, delay: Any) -> float:
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not math.isfinite(delay):
+        raise ValueError(f"queue {key!r}: delay_ms must be a finite number")
+    if delay < 0:
+        raise ValueError(f"queue {key!r}: negative delay_ms {delay}")
+    return float(delay)
+
+
+def validate_spec(data: dict) -> list[QueueSpec]:
+    """Parse SPEC.json content; reject duplicate keys/(netns_pid, queue) and bad delays."""
+    if not isinstance(data, dict) or not isinstance(data.get("queues", []), list):
+        raise ValueError("spec must be an object with a 'queues' list")
+    out: list[QueueSpec] = []
+    keys: set[str] = set()
+    pairs: dict[tuple[int, int], str] = {}
+    for item in data.get("queues", []):
+        q = _parse_queue(item)
+        if q.key in keys:
+            raise ValueError(f"duplicate key {q.key!r}")
+        if (q.netns_pid, q.queue) in pairs:
+            raise ValueError(f"queue {q.key!r}: (netns_pid={q.netns_pid}, queue={q.queue}) "
+                             f"already used by {pairs[(q.netns_pid, q.queue)]!r}")
+        keys.add(q.key)
+        pairs[(q.netns_pid, q.queue)] = q.key
+        out.append(q)
+    return out
+
+
+def iptables_rule_args(ifname: str, queue: int, action: str = "-A", *,
+                       bypass: bool = False) -> list[str]:
+    """argv for the per-interface NFQUEUE rule (run it inside the node's netns).
+
+    bypass=True adds --queue-bypass: traffic flows undelayed if no shaper is bound,
+    instead of being dropped (the default makes a dead shaper loud).
+    """
+    if action not in ("-A", "-D"):
+        raise ValueError(f"action must be '-A' or '-D', not {action!r}")
+    if not ifname or len(ifname) > 15 or any(c in ifname for c in " /\t\n"):
+        raise ValueError(f"bad interface name {ifname!r}")
+    if isinstance(queue, bool) or not isinstance(queue, int) or not 0 <= queue <= 65535:
+        raise ValueError(f"queue must be an int in 0..65535, not {queue!r}")
+    argv = ["iptables", "-t", "mangle", action, "POSTROUTING", "-o", ifname,
+            "-j", "NFQUEUE", "--queue-num", str(queue)]
+    return argv + ["--queue-bypass"] if bypass else argv
+
+
+class Line:
+    """One shaped queue's state: delay, up/down, held FIFO of (release_time, packet)."""
+    __slots__ = ("key", "delay_s", "down", "held", "last_release", "scheduled",
+                 "passed", "dropped")
+
+    def __init__(self, key: str, delay_ms: float) -> None:
+        self.key, self.delay_s, self.down = key, delay_ms / 1000.0, False
+        self.held: deque[tuple[float, Any]] = deque()
+        self.last_release, self.scheduled = 0.0, False
+        self.passed = self.dropped = 0
+
+
+class Scheduler:
+    """Pure timing core (no I/O, time passed in) so it is unit-testable with fake packets.
+
+    Release times are forced monotonic per line, so lowering a delay never reorders
+    packets in a queue; the heap holds at most one live entry per line (its head).
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Line]] = []
+        self._seq = itertools.count()
+
+    def offer(self, line: Line, pkt: Any, now: float) -> None:
+        if line.down:
+            pkt.drop()
+            line.dropped += 1
+            return
+        held = line.held
+        if line.delay_s <= 0.0 and not held:
+            pkt.accept()
+            line.passed += 1
+            return
+        rel = now + line.delay_s
+        if rel < line.last_release:
+            rel = line.last_release
+        line.last_release = rel
+        held.append((rel, pkt))
+        if not line.scheduled:
+            line.scheduled = True
+            heapq.heappush(self._heap, (rel, next(self._seq), line))
+
+    def release_due(self, now: float) -> int:
+        heap, total = self._heap, 0
+        while heap and heap[0][0] <= now:
+            line = heapq.heappop(heap)[2]
+            line.scheduled = False
+            held, k = line.held, 0
+            while held and held[0][0] <= now:
+                held.popleft()[1].accept()
+                k += 1
+            line.passed += k
+            total += k
+            if held:
+                line.scheduled = True
+                heapq.heappush(heap, (held[0][0], next(self._seq), line))
+        return total
+
+    def next_deadline(self) -> float | None:
+        return self._heap[0][0] if self._heap else None
+
+    @staticmethod
+    def set_down(line: Line, down: bool) -> None:
+        """A cut link also loses what is in flight: drop the held packets now."""
+        line.down = down
+        if down:
+            while line.held:
+                line.held.popleft()[1].drop()
+                line.dropped += 1
+            line.last_release = 0.0
+
+    def flush(self, lines: list[Line]) -> None:
+        """Accept everything still held (shutdown), in per-line FIFO order."""
+        for line in lines:
+            while line.held:
+                line.held.popleft()[1].accept()
+                line.passed += 1
+        self._heap.clear()
+        for line in lines:
+            line.scheduled = False
+
+
+# ---------------------------------------------------------------- Linux glue
+_libc: ctypes.CDLL | None = None
+
+
+def _c() -> ctypes.CDLL:
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    return _libc
+
+
+def _setns(fd: int) -> None:
+    """os.setns only exists from Python 3.12, hence ctypes."""
+    if _c().setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+class _Timespec(ctypes.Structure):
+    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
+
+
+class _Itimerspec(ctypes.Structure):
+    _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
+
+
+class _Timer:
+    """timerfd on CLOCK_MONOTONIC (= time.monotonic): epoll timeouts round up to 1 ms."""
+
+    def __init__(self) -> None:
+        self.fd = _c().timerfd_create(1, os.O_NONBLOCK | os.O_CLOEXEC)
+        if self.fd < 0:
+            raise OSError(ctypes.get_errno(), "timerfd_create")
+        self.armed: float | None = None
+        self._its = _Itimerspec()
+        self._ref = ctypes.byref(self._its)
+
+    def arm(self, when: float | None) -> None:
+        if when == self.armed:
+            return
+        ns = 0 if when is None else max(1, math.ceil(when * 1e9))  # 0 disarms
+        self._its.it_value.tv_sec, self._its.it_value.tv_nsec = divmod(ns, 1_000_000_000)
+        _c().timerfd_settime(self.fd, 1, self._ref, None)  # 1 = TFD_TIMER_ABSTIME
+        self.armed = when
+
+    def fired(self) -> None:
+        try:
+            os.read(self.fd, 8)
+        except BlockingIOError:
+            pass
+        self.armed = None  # force a re-arm even if the deadline is unchanged
+
+
+class _Reader:
+    """Socket stand-in for NetfilterQueue.run_socket() that reports EAGAIN after a budget.
+
+    run(block=False) and run_socket() both loop until EAGAIN; under load that would
+    starve the release timer, so we cap the packets handled per loop turn.
+    """
+    __slots__ = ("sock", "left", "overruns")
+
+    def __init__(self, fd: int) -> None:
+        self.sock = socket.socket(fileno=os.dup(fd))  # own fd: closing it never hurts nfq
+        self.left = 0
+        self.overruns = 0
+
+    def recv(self, n: int) -> bytes:
+        if self.left <= 0:
+            raise BlockingIOError(errno.EAGAIN, "read budget used")
+        self.left -= 1
+        try:
+            return self.sock.recv(n, socket.MSG_DONTWAIT)
+        except OSError as e:
+            if e.errno == errno.ENOBUFS:  # netlink rcvbuf overflowed: kernel dropped packets
+                self.overruns += 1
+            raise
+
+
+@dataclass
+class _Bound:
+    spec: QueueSpec
+    line: Line
+    nfq: Any
+    reader: _Reader
+    nsfd: int
+    nsid: tuple[int, int]
+
+
+class _Conn:
+    __slots__ = ("sock", "inbuf", "outbuf")
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock, self.inbuf, self.outbuf = sock, bytearray(), bytearray()
+
+
+_IN, _OUT = select.EPOLLIN, select.EPOLLOUT
+
+
+class Shaper:
+    """The shaper process: bound queues, control socket and the event loop."""
+
+    def __init__(self, *, max_len: int = DEFAULT_MAX_LEN, sock_len: int = DEFAULT_SOCK_LEN,
+                 budget: int = READ_BUDGET) -> None:
+        self.max_len, self.sock_len, self.budget = max_len, sock_len, budget
+        # 3 fds per queue: a big lab outgrows the usual soft limit of 1024
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        cap = 65536 if hard == resource.RLIM_INFINITY else hard
+        if soft != resource.RLIM_INFINITY and soft < cap:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (cap, hard))
+        self.sched = Scheduler()
+        self.queues: dict[str, _Bound] = {}
+        self._by_fd: dict[int, _Bound] = {}
+        self._conns: dict[int, _Conn] = {}
+        self._home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        self._ep = select.epoll()
+        self._timer = _Timer()
+        self._ep.register(self._timer.fd, _IN)
+        self._listen: socket.socket | None = None
+        self.control_path: str | None = None
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        self._ep.register(self._wake_r, _IN)
+        self.stopping = False
+        # Wakeups from idle come late on VMs (~40 us after 0.5 ms, ~150 us after 10 ms
+        # here), so we wake `lead` early and release what is due within `lead`;
+        # lead tracks the observed lateness (EWMA).
+        # The same latency delays our wakeup on packet arrival, so packets read right
+        # after a sleep are stamped `bias` earlier.
+        self.lead = 50e-6
+        self.bias = 0.0
+
+    def _go_home(self) -> None:
+        try:
+            _setns(self._home)
+        except OSError as e:  # would leave us in a node's namespace: unrecoverable
+            raise RuntimeError(f"cannot return to own netns: {e}") from e
+
+    def bind(self, spec: QueueSpec) -> None:
+        """Enter the target netns, bind NFQUEUE there (socket keeps that netns), come back."""
+        from netfilterqueue import COPY_META, NetfilterQueue
+        where = f"queue {spec.key!r} (netns_pid={spec.netns_pid}, queue={spec.queue})"
+        if spec.key in self.queues:
+            raise ShaperError(f"{where}: key already bound")
+        try:
+            nsfd = os.open(f"/proc/{spec.netns_pid}/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError as e:
+            raise ShaperError(f"{where}: cannot open netns: {e.strerror}") from e
+        st = os.fstat(nsfd)
+        nsid = (st.st_dev, st.st_ino)
+        for other in self.queues.values():
+            if other.nsid == nsid and other.spec.queue == spec.queue:
+                os.close(nsfd)
+                raise ShaperError(f"{where}: same netns and queue as {other.spec.key!r}")
+        line = Line(spec.key, spec.delay_ms)
+        offer, mono = self.sched.offer, time.monotonic
+
+        def callback(pkt: Any) -> None:
+            offer(line, pkt, mono() - self.bias)
+
+        try:
+            _setns(nsfd)
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always")
+                    nfq = NetfilterQueue()
+                    nfq.bind(spec.queue, callback, max_len=self.max_len, mode=COPY_META,
+                             range=0, sock_len=self.sock_len)
+            finally:
+                self._go_home()
+        except OSError as e:
+            os.close(nsfd)
+            raise ShaperError(f"{where}: bind failed: {e} (not root, or queue taken?)") from e
+        for w in caught:
+            print(f"shaper: {spec.key}: {w.message}", file=sys.stderr)
+        b = _Bound(spec, line, nfq, _Reader(nfq.get_fd()), nsfd, nsid)
+        self.queues[spec.key] = b
+        self._by_fd[nfq.get_fd()] = b
+        self._ep.register(nfq.get_fd(), _IN)
+
+    def listen(self, path: str) -> None:
+        if os.path.exists(path):
+            probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                probe.connect(path)
+                raise ShaperError(f"control socket {path} is in use by a live shaper")
+            except (ConnectionRefusedError, FileNotFoundError):
+                os.unlink(path)  # stale leftover of a dead shaper
+            finally:
+                probe.close()
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(path)
+        s.listen(64)
+        s.setblocking(False)
+        self._listen, self.control_path = s, path
+        self._ep.register(s.fileno(), _IN)
+
+    # ------------------------------------------------------------ control
+    def handle(self, msg: Any) -> dict:
+        """One control request -> one reply; never raises (a bad request is not a crash)."""
+        try:
+            if not isinstance(msg, dict):
+                raise ValueError("request must be a JSON object")
+            op = msg.get("op")
+            if op == "ping":
+                return {"ok": True}
+            if op == "stats":
+                return {"ok": True, "queues": self.stats(kernel=bool(msg.get("kernel")))}
+            if op == "add":
+                self.bind(_parse_queue(msg))
+                return {"ok": True}
+            if op not in ("set", "down", "up"):
+                raise ValueError(f"unknown op {op!r}")
+            key = msg.get("key")
+            b = self.queues.get(key) if isinstance(key, str) else None
+            if b is None:
+                raise ValueError(f"unknown key {key!r}")
+            if op == "set":
+                b.line.delay_s = _check_delay(key, msg.get("delay_ms")) / 1000.0
+            else:
+                Scheduler.set_down(b.line, op == "down")
+            return {"ok": True}
+        except (ValueError, ShaperError) as e:
+            return {"ok": False, "error": str(e)}
+        except Exception as e:  # keep serving the other links
+            return {"ok": False, "error": f"internal error: {type(e).__name__}: {e}"}
+
+    def stats(self, kernel: bool = False) -> dict[str, dict]:
+        out = {}
+        for key, b in self.queues.items():
+            ln = b.line
+            out[key] = {"delay_ms": ln.delay_s * 1000.0, "passed": ln.passed,
+                        "dropped": ln.dropped, "held": len(ln.held), "down": ln.down,
+                        "netns_pid": b.spec.netns_pid, "queue": b.spec.queue,
+                        "overruns": b.reader.overruns}
+            if kernel:
+                out[key]["kernel"] = self._kernel_stats(b)
+        return out
+
+    def _kernel_stats(self, b: _Bound) -> dict[str, int] | None:
+        """Kernel-side drops (queue full / socket full) live in the node's /proc/net."""
+        _setns(b.nsfd)
+        try:
+            with open("/proc/thread-self/net/netfilter/nfnetlink_queue") as f:
+                rows = [r.split() for r in f]
+        finally:
+            self._go_home()
+        for r in rows:
+            if int(r[0]) == b.spec.queue:
+                return {"queue_total": int(r[2]), "queue_dropped": int(r[5]),
+                        "user_dropped": int(r[6])}
+        return None
+
+    def _on_conn(self, fd: int, ev: int) -> None:
+        c = self._conns[fd]
+        eof = False
+        if ev & ~_OUT:
+            try:
+                data = c.sock.recv(65536)
+                eof = not data
+                c.inbuf += data
+            except BlockingIOError:
+                pass
+            except OSError:
+                eof = True
+            while b"\n" in c.inbuf:
+                raw, _, rest = bytes(c.inbuf).partition(b"\n")
+                c.inbuf[:] = rest
+                if raw.strip():
+                    try:
+                        reply = self.handle(json.loads(raw))
+                    except ValueError as e:
+                        reply = {"ok": False, "error": f"bad JSON: {e}"}
+                    c.outbuf += json.dumps(reply).encode() + b"\n"
+            eof = eof or len(c.inbuf) > _MAX_LINE
+        try:
+            if c.outbuf:
+                del c.outbuf[:c.sock.send(c.outbuf)]
+        except BlockingIOError:
+            pass
+        except OSError:
+            eof = True
+        if eof:
+            self._ep.unregister(fd)
+            c.sock.close()
+            del self._conns[fd]
+        else:
+            self._ep.modify(fd, _IN | (_OUT if c.outbuf else 0))
+
+    # ------------------------------------------------------------ loop
+    def serve(self) -> None:
+        """Run until stop(): release due packets, sleep on epoll (timerfd wakes us)."""
+        sched, timer, by_fd, budget = self.sched, self._timer, self._by_fd, self.budget
+        mono, poll = time.monotonic, self._ep.poll
+        lfd = self._listen.fileno() if self._listen else -1
+        while not self.stopping:
+            sched.release_due(mono() + self.lead)
+            deadline = sched.next_deadline()
+            timer.arm(None if deadline is None else deadline - self.lead)
+            t_sleep = mono()
+            events = poll()
+            t_wake = mono()
+            # A packet that woke us arrived ~one wake latency ago (same VM effect).
+            self.bias = min(self.lead, t_wake - t_sleep)
+            for fd, ev in events:
+                b = by_fd.get(fd)
+                if b is not None:
+                    b.reader.left = budget
+                    try:
+                        b.nfq.run_socket(b.reader)
+                    except OSError as e:
+                        print(f"shaper: {b.spec.key}: recv: {e}", file=sys.stderr)
+                elif fd == timer.fd:
+                    target = timer.armed
+                    timer.fired()
+                    if target is not None and t_sleep < target:  # we really slept: learn
+                        late = t_wake - target
+                        self.lead = min(MAX_LEAD, max(0.0, self.lead + (late - self.lead) / 8))
+                elif fd == lfd:
+                    try:
+                        conn, _ = self._listen.accept()
+                    except BlockingIOError:
+                        continue
+                    conn.setblocking(False)
+                    self._conns[conn.fileno()] = _Conn(conn)
+                    self._ep.register(conn.fileno(), _IN)
+                elif fd == self._wake_r:
+                    while True:
+                        try:
+                            if not os.read(self._wake_r, 512):
+                                break
+                        except BlockingIOError:
+                            break
+                elif fd in self._conns:
+                    self._on_conn(fd, ev)
+
+    def stop(self, *_: Any) -> None:
+        """Signal-safe: only sets a flag; set_wakeup_fd makes epoll return."""
+        self.stopping = True
+
+    def close(self) -> None:
+        """Read what the kernel already queued, accept all held, unbind, clean up."""
+        for b in self.queues.values():
+            b.reader.left = 100_000
+            try:
+                b.nfq.run_socket(b.reader)
+            except OSError:
+                pass
+        self.sched.flush([b.line for b in self.queues.values()])
+        for b in self.queues.values():
+            b.nfq.unbind()
+            b.reader.sock.close()
+            os.close(b.nsfd)
+        self.queues.clear()
+        self._by_fd.clear()
+        for c in self._conns.values():
+            c.sock.close()
+        self._conns.clear()
+        if self._listen is not None:
+            self._listen.close()
+            self._listen = None
+            try:
+                os.unlink(self.control_path or "")
+            except FileNotFoundError:
+                pass
+        self._ep.close()
+        for fd in (self._timer.fd, self._wake_r, self._wake_w, self._home):
+            os.close(fd)
+
+
+# ---------------------------------------------------------------- client
+class ShaperClient:
+    """Tiny blocking client: one connection per request keeps it robust to restarts."""
+
+    def __init__(self, control_path: str, timeout: float = 5.0) -> None:
+        self.control_path, self.timeout = control_path, timeout
+
+    def request(self, msg: dict) -> dict:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(self.timeout)
+                connect_unix(s, self.control_path)
+                s.sendall(json.dumps(msg).encode() + b"\n")
+                buf = b""
+                while not buf.endswith(b"\n"):
+                    chunk = s.recv(65536)
+                    if not chunk:
+                        raise ShaperError(f"shaper at {self.control_path} closed the connection")
+                    buf += chunk
+        except OSError as e:
+            raise ShaperError(f"cannot talk to shaper at {self.control_path}: {e}") from e
+        try:
+            reply = json.loads(buf)
+        except ValueError as e:
+            raise ShaperError(f"bad reply from shaper at {self.control_path}: {e}") from e
+        if not isinstance(reply, dict) or not reply.get("ok"):
+            err = reply.get("error") if isinstance(reply, dict) else reply
+            raise ShaperError(f"shaper refused {msg.get('op')!r}: {err}")
+        return reply
+
+    def ping(self) -> None:
+        self.request({"op": "ping"})
+
+    def set_delay(self, key: str, ms: float) -> None:
+        self.request({"op": "set", "key": key, "delay_ms": ms})
+
+    def set_down(self, key: str, down: bool) -> None:
+        self.request({"op": "down" if down else "up", "key": key})
+
+    def add(self, key: str, netns_pid: int, queue: int, delay_ms: float) -> None:
+        self.request({"op": "add", "key": key, "netns_pid": netns_pid, "queue": queue,
+                      "delay_ms": delay_ms})
+
+    def stats(self, kernel: bool = False) -> dict[str, dict]:
+        return self.request({"op": "stats", "kernel": kernel})["queues"]
+
+
+# ---------------------------------------------------------------- CLI
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m anycastlab.agents.shaper",
+                                 description=(__doc__ or "").split("\n\n")[0])
+    ap.add_argument("--spec", required=True, help="JSON: {queues: [{key, netns_pid, queue, delay_ms}]}")
+    ap.add_argument("--control", required=True, help="Unix socket path for JSON-line control")
+    ap.add_argument("--ready", help="file written (atomically, with our pid) once all queues are bound")
+    ap.add_argument("--max-len", type=int, default=DEFAULT_MAX_LEN, help="kernel queue length")
+    args = ap.parse_args(argv)
+    try:
+        with open(args.spec) as f:
+            specs = validate_spec(json.load(f))
+    except (OSError, ValueError) as e:
+        print(f"shaper: bad spec {args.spec}: {e}", file=sys.stderr)
+        return 2
+    shaper = Shaper(max_len=args.max_len)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, shaper.stop)
+    signal.set_wakeup_fd(shaper._wake_w, warn_on_full_buffer=False)
+    wrote_ready = False
+    try:
+        for spec in specs:
+            shaper.bind(spec)
+        shaper.listen(args.control)
+        if args.ready and not shaper.stopping:
+            tmp = f"{args.ready}.tmp.{os.getpid()}"
+            with open(tmp, "w") as f:
+                f.write(f"{os.getpid()}\n")
+            os.replace(tmp, args.ready)
+            wrote_ready = True
+        gc.collect()
+        gc.freeze()  # startup objects need no rescans: shorter GC pauses under load
+        shaper.serve()
+    except (ShaperError, OSError) as e:
+        print(f"shaper: {e}", file=sys.stderr)
+        return 1
+    finally:
+        signal.set_wakeup_fd(-1)
+        shaper.close()
+        if wrote_ready:  # a stale ready file would name a dead (or reused) pid
+            try:
+                os.unlink(args.ready)
+            except FileNotFoundError:
+                pass
+    return 0
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,285 @@
+"""Continuous probing for scenario timelines: one process, every client.
+
+The round-based scapy engine (``prober``) costs tens of ms of CPU per round;
+a timeline needs every client to probe every target every 100 ms for
+minutes (world: 23 clients x 14 targets x 10/s = 3220 probes/s). This
+engine opens one plain UDP socket *inside each client's namespace* (setns
+into it, create the socket, the socket stays there) and drives them all
+from one event loop in one process:
+
+  * send times: ``time.time()`` just before ``sendto``; probes of a round
+    are spread evenly over the interval (a burst would queue in the links'
+    shaper and inflate the later probes' RTTs);
+  * receive times: ``time.time()`` as ``recv`` returns. Not the kernel's
+    ``SO_TIMESTAMPNS``: measured here, a reply's skb keeps the timestamp of
+    an earlier hop across the veth pairs, before the userspace shaper
+    delayed it, and RTTs came out below the physical floor;
+  * a probe with no answer within ``timeout`` is written as lost.
+
+Rows have the same columns as the round engine's samples.csv; ``t`` is the
+send time on the wall clock, the clock the runner's event log uses.
+
+With DNS steering, an ``ipa`` slot carries a name instead of an address:
+the client's stub resolver (``resolver``) gives the address of its cached
+answer, asking PowerDNS when the TTL runs out, and the probe goes there (a
+probe with no valid answer is written as lost, with no address). G, every
+P_k and U_p are probed by address: G's name never changes its answer (the
+zone gives it an hour's TTL), and P_k, U_p are the CDN's own measurements. Files are flushed every 0.2 s: the steering loop reads them live.
+
+Run by the runner as ``python -m anycastlab.agents.stream SPEC.json``; it probes
+until its stdin closes (or ``max_s`` passes), then waits out the pending
+probes and exits. Its sockets live only in the lab's client namespaces.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import socket
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from ..errors import LabError
+from ..measure.rounds import FIELDS
+from .resolver import Resolvers
+from .shaper import _setns as setns
+
+
+
+def _enter(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        setns(fd)
+    finally:
+        os.close(fd)
+
+
+def open_sockets(clients: dict[str, int]) -> dict[str, socket.socket]:
+    """One non-blocking UDP socket per client, created inside its namespace."""
+    socks = {}
+    own = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        for client, pid in clients.items():
+            _enter(f"/proc/{pid}/ns/net")
+            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            s.bind(("0.0.0.0", 0))
+            s.setblocking(False)
+            socks[client] = s
+    finally:
+        setns(own)
+        os.close(own)
+    return socks
+
+
+def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
+    """Probe until ``stop_fd`` reports EOF or ``max_s`` passes; write the CSV."""
+    clients: dict[str, int] = spec["clients"]
+    targets: list[dict[str, str]] = spec["targets"]
+    interval, timeout = float(spec["interval"]), float(spec["timeout"])
+    port = int(spec.get("port", 7777))
+    socks = open_sockets(clients)
+    sel = selectors.DefaultSelector()
+    for client, s in socks.items():
+        sel.register(s, selectors.EVENT_READ, client)
+    res: Resolvers | None = None
+    dns_out = None
+    if spec.get("dns"):
+        d = spec["dns"]
+        dns_socks = open_sockets(clients)
+        for client, s in dns_socks.items():
+            sel.register(s, selectors.EVENT_READ, ("dns", client))
+        dns_out = open(d["out"], "w", buffering=1 << 14)
+        res = Resolvers(dns_socks, d["names"], d["server"], int(d.get("port", 53)),
+                        float(d["timeout"]), float(d["prefetch"]), dns_out)
+    if stop_fd is not None:
+        sel.register(stop_fd, selectors.EVENT_READ, None)
+    out = open(spec["out"], "w", buffering=1 << 16)
+    out.write(",".join(FIELDS) + "\n")
+    names = sorted(clients)
+    # one slot per (client, target), spread over the interval
+    slots = [(c, i) for i, _ in enumerate(targets) for c in names]
+    step = interval / max(1, len(slots))
+    pending: dict[tuple[str, str], tuple[float, int, str]] = {}  # (client, token) -> (t, target, addr)
+    expiry: deque[tuple[float, str, str]] = deque()  # in send order, so deadlines are sorted
+    counts = {"sent": 0, "answered": 0, "lost": 0}
+    t_start = time.time()
+    stop_at = t_start + float(spec.get("max_s", 3600))
+    seq, slot = 0, 0
+    next_send = time.monotonic()
+    sending = True
+    ready = spec.get("ready")
+    if ready:
+        Path(ready).write_text(f"{t_start:.6f}\n")
+
+    def write(t: float, client: str, ti: int, addr: str, rtt: float | None, pop: str | None) -> None:
+        out.write(f"{t:.6f},{client},{addr},{targets[ti]['name']},udp,"
+                  f"{'' if rtt is None else f'{rtt:.3f}'},{int(rtt is None)},{pop or ''}\n")
+
+    flushed = housekept = time.monotonic()
+
+    while sending or pending:
+        now_m = time.monotonic()
+        if sending:
+            while next_send <= now_m:
+                client, ti = slots[slot]
+                token = f"{seq}.{ti}"
+                t = time.time()
+                tg = targets[ti]
+                addr = tg.get("addr") or res.address(client, tg["name"], t)  # type: ignore[union-attr]
+                if addr is None:  # no valid DNS answer: nowhere to send this probe
+                    write(t, client, ti, "", None, None)
+                    counts["sent"] += 1
+                    counts["lost"] += 1
+                elif addr:  # ("" : the client's first answer is on its way)
+                    counts["sent"] += 1
+                    try:
+                        socks[client].sendto(b'{"token":"%s"}' % token.encode(), (addr, port))
+                    except OSError:
+                        pass  # no route right now (a cut): the probe is simply lost
+                    pending[(client, token)] = (t, ti, addr)
+                    expiry.append((t + timeout, client, token))
+                slot += 1
+                if slot == len(slots):
+                    slot, seq = 0, seq + 1
+                next_send += step
+            if time.time() >= stop_at:
+                sending = False
+        wait = max(0.0, next_send - time.monotonic()) if sending else 0.05
+        for key, _ in sel.select(timeout=wait):
+            if key.data is None:  # the runner closed our stdin: stop sending
+                if not os.read(stop_fd, 4096):  # type: ignore[arg-type]
+                    sending = False
+                    sel.unregister(stop_fd)  # type: ignore[arg-type]
+                continue
+            if isinstance(key.data, tuple):  # a DNS reply
+                _, client = key.data
+                try:
+                    while True:
+                        res.receive(client, key.fileobj.recv(4096), time.time())  # type: ignore[union-attr]
+                except (BlockingIOError, InterruptedError, ConnectionError):
+                    pass
+                continue
+            client = key.data
+            s = socks[client]
+            while True:
+                try:
+                    data = s.recv(2048)
+                    t_rx = time.time()
+                except (BlockingIOError, InterruptedError):
+                    break
+                except OSError:
+                    break  # e.g. an ICMP error queued on the socket
+                try:
+                    reply = json.loads(data)
+                    token = str(reply["token"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+                hit = pending.pop((client, token), None)
+                if hit is None:
+                    continue  # a late answer: that probe was already written as lost
+                t_send, ti, addr = hit
+                write(t_send, client, ti, addr, (t_rx - t_send) * 1000, reply.get("pop"))
+                counts["answered"] += 1
+        now = time.time()
+        while expiry and expiry[0][0] <= now:
+            _, client, token = expiry.popleft()
+            hit = pending.pop((client, token), None)
+            if hit is not None:
+                write(hit[0], client, hit[1], hit[2], None, None)
+                counts["lost"] += 1
+        now_m = time.monotonic()
+        if now_m - housekept >= 0.05:
+            housekept = now_m
+            if res is not None:
+                res.expire(now)
+            if now_m - flushed >= 0.2:  # the steering loop reads these files live
+                flushed = now_m
+                out.flush()
+                if dns_out is not None:
+                    dns_out.flush()
+        if not sending and not pending:
+            break
+    out.close()
+    if res is not None and dns_out is not None:
+        dns_out.close()
+        counts.update(res.counts)
+    return counts
+
+
+class Stream:
+    """The runner's handle on a running stream process (recorded in the lab's run)."""
+
+    def __init__(self, lab: Any, out: Path, interval: float, timeout: float,
+                 clients: list[str] | None = None, max_s: float = 3600, *,
+                 dns: Any = None, measure: bool = True) -> None:
+        """``dns`` (DnsSettings): clients resolve the steering names and probe
+        their answers (``dns.csv`` beside ``out``); ``measure``: also probe
+        every P_k and U_p by address (the CDN's measurements)."""
+        from ..model.addressing import client_host_name
+        from ..config.powerdns import NAMES
+        from ..measure.rounds import targets
+        from ..lab.record import ProcEntry
+
+        assert lab.record is not None
+        names = clients or [a.id for a in lab.topo.clients()]
+        folder = lab.record.folder
+        self.ready = folder / "stream.ready"
+        self.ready.unlink(missing_ok=True)
+        tgs: list[dict[str, str]] = targets(lab.plan) if measure else []
+        if dns is not None:  # IPA's probes go where the client's answer points
+            tgs = tgs + [{"name": "ipa"}]
+        spec = {"clients": {c: lab.netns_pid(client_host_name(c)) for c in names},
+                "targets": tgs, "interval": interval, "timeout": timeout,
+                "out": str(out.resolve()), "max_s": max_s, "ready": str(self.ready)}
+        self.dns_out = out.resolve().parent / "dns.csv" if dns is not None else None
+        if dns is not None:
+            spec["dns"] = {"server": lab.plan.services.dns_address, "names": {"ipa": NAMES["ipa"]},
+                           "timeout": dns.timeout_s, "prefetch": dns.prefetch_s,
+                           "out": str(self.dns_out)}
+        (folder / "stream.json").write_text(json.dumps(spec, indent=1))
+        cmd = [sys.executable, "-m", "anycastlab.agents.stream", str(folder / "stream.json")]
+        self.log = folder / "stream.out"
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log,
+                                         stderr=subprocess.STDOUT,
+                                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
+        lab.record.add_daemon(ProcEntry.of("stream", self.proc.pid, None, cmd))
+        deadline = time.monotonic() + 20
+        while not self.ready.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
+                raise LabError("the probe stream did not start", file=self.log, fix="see that log")
+            time.sleep(0.02)
+        self.t_start = float(self.ready.read_text())
+
+    def stop(self, timeout: float) -> dict[str, int]:
+        """Stop sending, let pending probes answer or expire; return the counts."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=timeout + 10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise LabError("the probe stream did not stop", file=self.log) from None
+        text = self.log.read_text().strip().splitlines()
+        if self.proc.returncode != 0 or not text:
+            raise LabError(f"the probe stream failed (exit {self.proc.returncode})", file=self.log,
+                           fix="see that log")
+        return json.loads(text[-1])
+
+
+def main() -> int:
+    spec = json.loads(Path(sys.argv[1]).read_text())
+    counts = run(spec, stop_fd=sys.stdin.fileno())
+    print(json.dumps(counts), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,260 @@
+"""From raw probe samples to the comparison of schemes. Pure functions.
+
+Per client network:
+  global   median RTT and PoP reached through G;
+  provider median RTT and PoP through each P_k;
+  WAN      "Wins Above Nominal": nominal = median of all of the client's
+           provider samples pooled; wins_k = fraction of P_k's samples below
+           nominal (a lost sample never wins); score_k = wins_k - 0.5;
+  IPA      traffic shares biased toward the top WAN provider (ties broken
+           by median RTT), never all-in (see ``allocate``). With DNS
+           steering: the median RTT of the client's probes to the addresses
+           PowerDNS answered; ``ipa_model`` (always): share-weighted median
+           RTTs of the providers;
+  oracle   the best single provider prefix;
+  optimal  the lowest-RTT unicast PoP prefix U_p;
+  floor    2 x great-circle distance to the nearest PoP at 200 km/ms.
+docs/analysis.md has the definitions with a worked example.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
+
+from ..model.topology import FIBRE_KM_PER_MS, Topology, great_circle_km
+
+
+@dataclass(frozen=True)
+class Steering:
+    """How IPA turns WAN scores into traffic shares.
+
+    cap 0.9: the top provider takes 90 % of a client network's traffic,
+    never all of it (the post's "never all-in": if the favourite fails, at
+    most 90 % is stranded and the alternatives are known to work); floor
+    0.02: every other reachable provider keeps 2 %, enough fresh samples to
+    keep ranking it without sending much traffic down a slow path; bias 2:
+    what remains is split among the others by wins^2, favouring the near
+    winners over a linear split.
+    """
+
+    cap: float = 0.9
+    floor: float = 0.02
+    bias: float = 2.0
+    window_s: float = 5.0   # through a timeline: shares recomputed from each window's samples
+
+
+def percentile(values: Iterable[float], q: float) -> Optional[float]:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    v = sorted(values)
+    if not v:
+        return None
+    pos = (len(v) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def median(values: Iterable[float]) -> Optional[float]:
+    return percentile(values, 50)
+
+
+def mode(values: Iterable[Optional[str]]) -> Optional[str]:
+    c = Counter(v for v in values if v is not None)
+    return c.most_common(1)[0][0] if c else None
+
+
+def wan(samples: dict[str, list[Optional[float]]]) -> tuple[Optional[float], dict[str, float], dict[str, float]]:
+    """Nominal, wins and WAN score per provider; None samples are losses."""
+    pooled = [x for xs in samples.values() for x in xs if x is not None]
+    nominal = median(pooled)
+    wins, scores = {}, {}
+    for k, xs in samples.items():
+        if not xs or nominal is None:
+            continue
+        w = sum(1 for x in xs if x is not None and x < nominal) / len(xs)
+        wins[k] = w
+        scores[k] = round(w - 0.5, 6)
+    return nominal, wins, scores
+
+
+def allocate(scores: dict[str, float], steering: Steering = Steering(),
+             rtts: Optional[dict[str, float]] = None) -> dict[str, float]:
+    """Traffic shares: biased toward the top WAN provider, never all-in.
+
+    As the post puts it: find the provider most likely to beat the network's
+    typical RTT and bias traffic toward it. Providers are ranked by WAN score
+    (ties broken by median RTT; exact ties share the top). The top gets
+    ``cap``; every other provider keeps ``floor`` so it stays measured; what
+    is left goes to the others in proportion to wins^bias. With one provider
+    it takes everything; cap and floor adapt when n makes them impossible
+    (floor <= 1/n <= cap).
+    """
+    ks = sorted(scores)
+    n = len(ks)
+    if n == 0:
+        return {}
+    rtt = rtts or {}
+    key = {k: (-scores[k], rtt.get(k, math.inf)) for k in ks}
+    best = min(key.values())
+    top = [k for k in ks if key[k] == best]
+    others = [k for k in ks if key[k] != best]
+    floor = min(steering.floor, 1.0 / n)
+    cap = max(steering.cap, 1.0 / n)
+    reserve = floor * len(others)
+    top_total = min(cap * len(top), 1.0 - reserve)
+    share = {k: top_total / len(top) for k in top}
+    rest = max(0.0, 1.0 - top_total - reserve)
+    w = {k: max(0.0, scores[k] + 0.5) ** steering.bias for k in others}
+    wsum = sum(w.values())
+    for k in others:  # all-zero weights: the rest is split equally
+        share[k] = floor + rest * (w[k] / wsum if wsum > 0 else 1.0 / len(others))
+    # a low cap binds the others too: water-fill the excess to those below it
+    for _ in range(n):
+        over = [k for k in ks if share[k] > cap + 1e-12]
+        if not over:
+            break
+        excess = sum(share[k] - cap for k in over)
+        for k in over:
+            share[k] = cap
+        room = [k for k in ks if share[k] < cap - 1e-12]
+        for k in room:
+            share[k] += excess / len(room)
+    return {k: round(v, 6) for k, v in share.items()}
+
+
+def floor_rtt(topo: Topology, city: str) -> float:
+    """Physical floor: RTT over a straight fibre to the nearest PoP."""
+    c = topo.cities[city]
+    km = min(great_circle_km(c.lat, c.lon, topo.cities[p].lat, topo.cities[p].lon)
+             for p in topo.cdn.cities)
+    return round(2 * km / FIBRE_KM_PER_MS, 3)
+
+
+def _r(x: Optional[float]) -> Optional[float]:
+    return None if x is None else round(x, 3)
+
+
+def measured_ipa(rows: list[dict[str, Any]], addr_provider: dict[str, str],
+                 shares: dict[str, float], prov: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """IPA as the client experienced it: its probes to the addresses DNS
+    answered (``ipa`` rows; an unresolved probe has no address and is lost).
+    ``answers``: the fraction of those probes that went to each provider."""
+    got = Counter(addr_provider.get(r["target"], "?") for r in rows if r["target"])
+    n = sum(got.values())
+    answers = {k: round(v / n, 6) for k, v in sorted(got.items())} if n else {}
+    pops = {k: mode(r["pop"] for r in rows if addr_provider.get(r["target"]) == k) or prov.get(k, {}).get("pop")
+            for k in answers}
+    return {"source": "dns", "shares": shares, "answers": answers,
+            "rtt_ms": _r(median(r["rtt_ms"] for r in rows if r["rtt_ms"] is not None)),
+            "pop": mode(r["pop"] for r in rows), "pops": pops, "probes": len(rows),
+            "lost": sum(1 for r in rows if r["rtt_ms"] is None),
+            "unresolved": sum(1 for r in rows if not r["target"])}
+
+
+def analyse_client(rows: list[dict[str, Any]], providers: list[str], pops: list[str],
+                   floor_ms: float, steering: Steering,
+                   addr_provider: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    """One client's entry of report.json from its samples (UDP: RTT and PoP).
+
+    ``ipa`` comes from the client's probes to its DNS answers when the run
+    had DNS steering (``addr_provider`` maps P_k's address to k), else from
+    the share model; ``ipa_model`` is always the share model."""
+    by: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        by[(r["scheme"], r["proto"])].append(r)  # type: ignore[index]
+
+    def stat(scheme: str) -> dict[str, Any]:
+        udp = by.get((scheme, "udp"), [])  # type: ignore[call-overload]
+        icmp = by.get((scheme, "icmp"), [])  # type: ignore[call-overload]
+        rtts = [r["rtt_ms"] for r in udp if r["rtt_ms"] is not None]
+        return {"rtt_ms": _r(median(rtts)), "pop": mode(r["pop"] for r in udp),
+                "icmp_rtt_ms": _r(median(r["rtt_ms"] for r in icmp if r["rtt_ms"] is not None)),
+                "samples": len(udp) + len(icmp),
+                "lost": sum(1 for r in udp + icmp if r["rtt_ms"] is None)}
+
+    prov = {k: stat(f"provider:{k}") for k in providers}
+    samples = {k: [r["rtt_ms"] for r in by.get((f"provider:{k}", "udp"), [])]  # type: ignore[call-overload]
+               for k in providers}
+    nominal, wins, scores = wan({k: v for k, v in samples.items() if v})
+    shares = allocate({k: s for k, s in scores.items() if prov[k]["rtt_ms"] is not None}, steering,
+                      {k: v["rtt_ms"] for k, v in prov.items() if v["rtt_ms"] is not None})
+    ipa_rtt = sum(shares[k] * prov[k]["rtt_ms"] for k in shares) if shares else None
+    reachable = {k: v for k, v in prov.items() if v["rtt_ms"] is not None}
+    oracle_k = min(reachable, key=lambda k: reachable[k]["rtt_ms"]) if reachable else None
+    uni = {p: stat(f"unicast:{p}") for p in pops}
+    uni_ok = {p: v for p, v in uni.items() if v["rtt_ms"] is not None}
+    opt_p = min(uni_ok, key=lambda p: uni_ok[p]["rtt_ms"]) if uni_ok else None
+    main_k = max(shares, key=lambda k: (shares[k], -reachable[k]["rtt_ms"])) if shares else None
+    model = {"source": "model", "shares": shares, "rtt_ms": _r(ipa_rtt),
+             "pop": prov[main_k]["pop"] if main_k else None,
+             "pops": {k: prov[k]["pop"] for k in shares}}
+    dns_rows = by.get(("ipa", "udp"), [])  # type: ignore[call-overload]
+    return {
+        "global": stat("global"),
+        "providers": prov,
+        "wan": scores, "wins": {k: round(v, 6) for k, v in wins.items()},
+        "nominal_rtt_ms": _r(nominal),
+        "ipa": measured_ipa(dns_rows, addr_provider or {}, shares, prov) if dns_rows else model,
+        "ipa_model": model,
+        "oracle": {"provider": oracle_k, "rtt_ms": reachable[oracle_k]["rtt_ms"] if oracle_k else None,
+                   "pop": reachable[oracle_k]["pop"] if oracle_k else None},
+        "optimal": {"rtt_ms": uni_ok[opt_p]["rtt_ms"] if opt_p else None, "pop": opt_p},
+        "unicast": {p: {"rtt_ms": v["rtt_ms"], "lost": v["lost"]} for p, v in uni.items()},
+        "floor_rtt_ms": floor_ms,
+    }
+
+
+def summarize(clients: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Distribution over clients, per scheme, and how far from optimal."""
+    out = {}
+    schemes = ["global", "ipa", "ipa_model", "oracle", "optimal", "floor"]
+    if not any(c["ipa"].get("source") == "dns" for c in clients.values()):
+        schemes.remove("ipa_model")  # the same figures as ipa
+    for scheme in schemes:
+        rtts, infl, off, traffic_off, unreachable = [], [], [], [], 0
+        for c in clients.values():
+            rtt = c["floor_rtt_ms"] if scheme == "floor" else c[scheme]["rtt_ms"]
+            opt = c["optimal"]
+            if rtt is None:
+                unreachable += 1
+                continue
+            rtts.append(rtt)
+            if opt["rtt_ms"] is not None and scheme != "floor":
+                infl.append(rtt - opt["rtt_ms"])
+            if opt["pop"] is None or scheme == "floor":
+                continue
+            # a client is "at" the PoP of its scheme (for IPA: of its top provider)
+            off.append(1.0 if c[scheme]["pop"] != opt["pop"] else 0.0)
+            if scheme in ("ipa", "ipa_model"):  # and the share of its traffic that lands elsewhere
+                x = c[scheme]
+                sh = x.get("answers") or x["shares"]
+                traffic_off.append(sum(s for k, s in sh.items() if x["pops"].get(k) != opt["pop"]))
+        out[scheme] = {
+            "clients": len(rtts), "unreachable_clients": unreachable,
+            "suboptimal_traffic_share": _r(sum(traffic_off) / len(traffic_off)) if traffic_off else None,
+            "median_rtt_ms": _r(median(rtts)), "p90_rtt_ms": _r(percentile(rtts, 90)),
+            "p99_rtt_ms": _r(percentile(rtts, 99)),
+            "mean_rtt_ms": _r(sum(rtts) / len(rtts)) if rtts else None,
+            "suboptimal_share": _r(sum(off) / len(off)) if off else None,
+            "inflation_median_ms": _r(median(infl)), "inflation_p90_ms": _r(percentile(infl, 90)),
+        }
+    return out
+
+
+def analyse(topo: Topology, providers: list[str], rows: list[dict[str, Any]],
+            steering: Steering = Steering()) -> dict[str, Any]:
+    """The ``clients`` and ``summary`` of one phase."""
+    from ..model.addressing import plan_addresses
+    from ..config.powerdns import provider_addresses
+
+    per: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        per[r["client"]].append(r)
+    addr_provider = {a: k for k, a in provider_addresses(plan_addresses(topo)).items()}
+    clients = {}
+    for a in topo.clients():
+        clients[a.id] = analyse_client(per.get(a.id, []), providers, list(topo.cdn.cities),
+                                       floor_rtt(topo, a.cities[0]), steering, addr_provider)
+        clients[a.id]["city"] = a.cities[0]
+    return {"clients": clients, "summary": summarize(clients)}

@@ -1,0 +1,154 @@
+"""ExaBGP speakers at the PoPs: what each announces, its config, its control.
+
+Each PoP has an edge host behind its border router running ExaBGP (config
+from ``speakers/exabgp.conf.j2``) with an API process (``speakers/api.py``)
+that announces the PoP's service prefixes, health-checks the local anycast
+responder and takes commands from the Lab over a Unix socket.
+
+Export tags: every announcement carries the large community
+``(CDN ASN, 100, ASN of a neighbour)`` for each neighbour AS it may be
+exported to; the border router's filters honour exactly those tags.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ..model.addressing import AddressPlan, edge_host_name
+from .bird import EXPORT_TO
+from ..errors import EnvironmentProblem, LabError
+from .render import SPEAKER_TEMPLATES, render_template
+from ..agents.responder import PORT
+from ..lab.ipc import connect_unix
+from ..model.topology import Topology
+
+API_SCRIPT = SPEAKER_TEMPLATES / "api.py"
+
+
+@dataclass(frozen=True)
+class Health:
+    """Health check of the local responder, as ``exabgp healthcheck`` does it.
+
+    Withdrawal happens at most ``fall * interval + timeout`` seconds after
+    the responder stops answering (1.3 s with the defaults).
+    """
+
+    interval: float = 0.5
+    timeout: float = 0.3
+    fall: int = 2
+    rise: int = 2
+
+
+def export_communities(topo: Topology, providers: list[str]) -> list[str]:
+    cdn = topo.cdn.asn
+    return [f"{cdn}:{EXPORT_TO}:{topo.ases[k].asn}" for k in providers]
+
+
+def speaker_plan(topo: Topology, plan: AddressPlan, pop: str, health: Health = Health()) -> dict[str, Any]:
+    """The content of speaker.json: announcements with tags, health check."""
+    anns = {name: {"prefix": prefix, "to": provs,
+                   "communities": export_communities(topo, provs)}
+            for name, (prefix, provs) in plan.services.pop_announcements(pop).items()}
+    return {"pop": pop, "announcements": anns,
+            "health": {**asdict(health), "target": plan.services.address(plan.services.global_prefix),
+                       "port": PORT}}
+
+
+def service_addresses(plan: AddressPlan, pop: str) -> list[str]:
+    """Addresses on the edge host's loopback: G.1, P_k.1 of its providers, U_p.1."""
+    return [plan.services.address(p) for p, _ in plan.services.pop_announcements(pop).values()]
+
+
+def speaker_context(topo: Topology, plan: AddressPlan, pop: str, *, python: str,
+                    api_script: str, workdir: str) -> dict[str, Any]:
+    host = plan.nodes[edge_host_name(pop)]
+    lan = host.interfaces[0]
+    return {"pop": pop, "city_name": topo.cities[pop].name, "host": host.name,
+            "topology": topo.name, "python": python, "api_script": api_script, "workdir": workdir,
+            "neighbor": lan.peer_ip, "router": lan.peer_node, "router_id": lan.ip,
+            "local": lan.ip, "asn": topo.cdn.asn}
+
+
+def render_speaker(topo: Topology, plan: AddressPlan, pop: str, workdir: Path) -> str:
+    """ExaBGP splits its ``run`` line on spaces (and starts the process in a
+    folder of its own), so the paths there must be absolute and space-free."""
+    for path in (sys.executable, str(API_SCRIPT), str(workdir)):
+        if any(c.isspace() for c in path):
+            raise EnvironmentProblem(f"ExaBGP cannot use a path with spaces: {path}",
+                                     fix="use a checkout folder and --runs-dir without spaces")
+    return render_template("exabgp.conf.j2", speaker_context(
+        topo, plan, pop, python=sys.executable, api_script=str(API_SCRIPT),
+        workdir=str(workdir.resolve())))
+
+
+def exabgp_binary() -> str:
+    cand = Path(sys.executable).parent / "exabgp"
+    path = str(cand) if cand.exists() else shutil.which("exabgp")
+    if not path:
+        raise EnvironmentProblem("ExaBGP is not installed",
+                                 fix="run 'make setup' (installs the pinned exabgp into .venv)")
+    return path
+
+
+def exabgp_env() -> dict[str, str]:
+    """ExaBGP settings for a speaker inside a lab namespace."""
+    return {"exabgp.daemon.user": "root", "exabgp.daemon.drop": "false",
+            "exabgp.daemon.daemonize": "false", "exabgp.api.cli": "false",
+            "exabgp.api.ack": "false", "exabgp.log.destination": "stdout",
+            "exabgp.tcp.bind": "", "exabgp.api.respawn": "true"}
+
+
+def validate_config(path: Path) -> None:
+    """Run ExaBGP's own validation on a rendered config."""
+    res = subprocess.run([exabgp_binary(), "validate", "-nr", str(path)], capture_output=True,
+                         text=True, timeout=60)
+    if res.returncode != 0:
+        raise LabError(f"ExaBGP rejected the rendered config: {(res.stdout + res.stderr)[-600:]}",
+                       file=path, fix="this is a bug in speakers/exabgp.conf.j2; please report it")
+
+
+def write_speaker_files(topo: Topology, plan: AddressPlan, pop: str, workdir: Path,
+                        health: Health = Health()) -> Path:
+    """exabgp.conf and speaker.json into the edge host's folder; returns the conf path."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    (workdir / "speaker.json").write_text(json.dumps(speaker_plan(topo, plan, pop, health), indent=2))
+    conf = workdir / "exabgp.conf"
+    conf.write_text(render_speaker(topo, plan, pop, workdir))
+    return conf
+
+
+class SpeakerClient:
+    """Commands to one PoP's API process (withdraw/announce/status)."""
+
+    def __init__(self, path: Path, timeout: float = 5.0) -> None:
+        self.path = path
+        self.timeout = timeout
+
+    def request(self, msg: dict[str, Any]) -> dict[str, Any]:
+        try:
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(self.timeout)
+                connect_unix(s, self.path)
+                s.sendall((json.dumps(msg) + "\n").encode())
+                reply = json.loads(s.makefile("r").readline())
+        except (OSError, ValueError) as exc:
+            raise LabError(f"cannot reach the speaker: {exc}", file=self.path,
+                           fix="is the lab up and ExaBGP running on that PoP?") from None
+        if not reply.get("ok"):
+            raise LabError(f"speaker refused {msg}: {reply.get('error')}", file=self.path)
+        return reply
+
+    def withdraw(self, what: str) -> dict[str, Any]:
+        return self.request({"op": "withdraw", "what": what})
+
+    def announce(self, what: str) -> dict[str, Any]:
+        return self.request({"op": "announce", "what": what})
+
+    def status(self) -> dict[str, Any]:
+        return self.request({"op": "status"})

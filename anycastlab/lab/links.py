@@ -1,0 +1,181 @@
+"""Link delay backends and the link-control API.
+
+Latency is one-way, per direction: each interface delays what *leaves* it,
+so a packet crossing a link is delayed exactly once per direction and the
+RTT is twice the one-way figure (unlike Mininet's TCLink, which would put
+the delay on both ends of a single direction's path).
+
+Backends:
+  netem      tc qdisc netem on every interface (kernel has sch_netem)
+  userspace  iptables NFQUEUE in each node's namespace + one shaper
+             process (anycastlab.agents.shaper) that holds each packet until due
+  auto       netem if the kernel has it, else userspace (probed once, in a
+             throw-away namespace so nothing on the host is touched)
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Optional, Protocol
+
+from ..errors import EnvironmentProblem, LabError
+from .record import ProcEntry
+
+if TYPE_CHECKING:
+    from ..model.addressing import Interface
+
+BACKENDS = ("auto", "netem", "userspace")
+_probe_cache: dict[str, bool] = {}
+
+
+def kernel_has_netem() -> bool:
+    """Try a netem qdisc on loopback inside a private namespace that dies at once."""
+    if "netem" not in _probe_cache:
+        if not shutil.which("unshare") or not shutil.which("tc"):
+            _probe_cache["netem"] = False
+        else:
+            res = subprocess.run(["unshare", "--net", "tc", "qdisc", "add", "dev", "lo", "root",
+                                  "netem", "delay", "1ms"], capture_output=True, timeout=10)
+            _probe_cache["netem"] = res.returncode == 0
+    return _probe_cache["netem"]
+
+
+def choose_backend(requested: str) -> str:
+    if requested not in BACKENDS:
+        raise LabError(f"unknown link backend '{requested}'", key="--links",
+                       fix=f"use one of: {', '.join(BACKENDS)}")
+    if requested == "auto":
+        return "netem" if kernel_has_netem() else "userspace"
+    if requested == "netem" and not kernel_has_netem():
+        raise EnvironmentProblem("this kernel has no sch_netem (tc netem)",
+                                 fix="use '--links userspace' (or 'auto')")
+    return requested
+
+
+class NodeRunner(Protocol):
+    """What a backend needs from a node: run a command in its namespace."""
+
+    def run(self, node: str, argv: list[str], check: bool = True) -> str: ...
+
+
+class LinkBackend:
+    name = "base"
+
+    def __init__(self, runner: NodeRunner) -> None:
+        self.runner = runner
+
+    def start(self, intfs: list["Interface"], folder: Path,
+              netns_pid: Callable[[str], int], record: Callable[[ProcEntry], None]) -> None:
+        raise NotImplementedError
+
+    def set_delay(self, intf: "Interface", ms: float) -> None:
+        raise NotImplementedError
+
+    def attach(self, folder: Path) -> None:
+        """Control a running lab's links from another process."""
+
+    def stop(self) -> None:
+        """Release backend processes; per-node state dies with the namespaces."""
+
+
+class NetemBackend(LinkBackend):
+    name = "netem"
+
+    def start(self, intfs, folder, netns_pid, record):  # type: ignore[no-untyped-def]
+        for intf in intfs:
+            self.set_delay(intf, intf.latency_ms, verb="add")
+
+    def set_delay(self, intf, ms, verb: str = "change"):  # type: ignore[no-untyped-def]
+        self.runner.run(intf.node, ["tc", "qdisc", verb, "dev", intf.name, "root", "netem",
+                                    "delay", f"{ms:.3f}ms", "limit", "100000"])
+
+
+class UserspaceBackend(LinkBackend):
+    """NFQUEUE + the shaper process: works where the kernel lacks netem."""
+
+    name = "userspace"
+
+    def __init__(self, runner: NodeRunner) -> None:
+        super().__init__(runner)
+        self.proc: Optional[subprocess.Popen] = None
+        self.entry: Optional[ProcEntry] = None
+        self.client = None
+        self.queues: dict[str, int] = {}
+
+    def start(self, intfs, folder, netns_pid, record):  # type: ignore[no-untyped-def]
+        import json
+
+        from ..agents import shaper
+
+        spec = []
+        per_node: dict[str, list[str]] = {}
+        for intf in intfs:
+            q = int(intf.name.rsplit("-e", 1)[1])
+            self.queues[intf.name] = q
+            spec.append({"key": intf.name, "netns_pid": netns_pid(intf.node), "queue": q,
+                         "delay_ms": intf.latency_ms})
+            per_node.setdefault(intf.node, []).append(" ".join(
+                shaper.iptables_rule_args(intf.name, q)[3:]))
+        spec_path, ctl, ready = folder / "shaper.json", folder / "shaper.sock", folder / "shaper.ready"
+        spec_path.write_text(json.dumps({"queues": spec}, indent=1))
+        log = open(folder / "shaper.log", "wb")
+        # run in the run folder with relative paths: socket paths must stay short
+        cmd = [sys.executable, "-m", "anycastlab.agents.shaper", "--spec", spec_path.name,
+               "--control", ctl.name, "--ready", ready.name]
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                     start_new_session=True, cwd=folder, env=env)
+        log.close()
+        self.entry = ProcEntry.of("shaper", self.proc.pid, None, cmd)
+        record(self.entry)
+        deadline = time.monotonic() + 30
+        while not ready.exists():
+            if self.proc.poll() is not None:
+                text = (folder / "shaper.log").read_text(errors="replace").strip()
+                raise LabError(f"the userspace shaper exited: {text[-500:]}",
+                               file=folder / "shaper.log",
+                               fix="check that NetfilterQueue is installed ('make setup')")
+            if time.monotonic() > deadline:
+                raise LabError("the userspace shaper did not become ready in 30 s",
+                               file=folder / "shaper.log", fix="see the log")
+            time.sleep(0.02)
+        self.client = shaper.ShaperClient(str(ctl))
+        # the queues have a listener now: only then may packets be queued
+        for node, rules in per_node.items():
+            text = "*mangle\n" + "\n".join(rules) + "\nCOMMIT\n"
+            (folder / node).mkdir(exist_ok=True)
+            rules_file = folder / node / "shaper.rules"
+            rules_file.write_text(text)
+            self.runner.run(node, ["iptables-restore", "--noflush", str(rules_file)])
+
+    def attach(self, folder: Path) -> None:
+        from ..agents import shaper
+
+        self.client = shaper.ShaperClient(str(folder / "shaper.sock"))
+
+    def set_delay(self, intf, ms):  # type: ignore[no-untyped-def]
+        assert self.client is not None
+        self.client.set_delay(intf.name, ms)
+
+    def stats(self) -> dict:
+        assert self.client is not None
+        return self.client.stats()
+
+    def stop(self) -> None:
+        from .record import stop_process
+
+        if self.entry is not None:
+            stop_process(self.entry)
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=1)
+            except subprocess.TimeoutExpired:
+                pass
+
+
+def make_backend(name: str, runner: NodeRunner) -> LinkBackend:
+    return {"netem": NetemBackend, "userspace": UserspaceBackend}[name](runner)

@@ -1,0 +1,166 @@
+"""Run a scenario end to end: lab up, probe, analyse, report, tear down."""
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from ..analysis import baseline as analysis
+
+from ..report import write as report
+from ..errors import LabError
+from ..lab.lab import Lab
+from .rounds import read_samples, run_probes
+from ..agents.resolver import read_dns
+from ..agents.stream import Stream
+from ..lab.record import DEFAULT_RUNS_DIR
+from ..model.scenario import Scenario
+from ..model.topology import load_topology
+
+Progress = Callable[[str, int, int], None]
+
+
+def default_out(scn: Scenario) -> Path:
+    return Path("results") / f"{scn.name}-{datetime.now().strftime('%Y%m%d-%H%M%S')}"
+
+
+def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
+                 progress: Optional[Progress] = None,
+                 lab: Optional[Lab] = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Returns the report data and the paths of the files written into ``out``.
+
+    With ``lab`` given (already up, same topology) it probes that lab and
+    leaves it up; otherwise it brings its own up and tears it down.
+    """
+    t0 = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    topo = scn.topology
+    # the run keeps its own copy: re-analysis must not depend on a file that may change
+    shutil.copyfile(topo.path, out / "topology.yaml")  # type: ignore[arg-type]
+    own = lab is None
+    if lab is None:
+        lab = Lab(topo, runs_dir=runs_dir, links=scn.links, progress=progress or (lambda *a: None),
+                  dns_settings=scn.dns)
+        lab.start()
+    try:
+        t_up = time.monotonic() - t0
+        if scn.timeline:
+            from .timeline import run_timeline
+
+            rows, stats, extra = run_timeline(lab, scn, out, progress)
+        else:
+            rows, stats = run_probes(lab, scn.probes, out / "samples.csv", progress)
+            extra = {}
+            if scn.dns is not None and lab.zone is not None:
+                rows, dns_stats = rest_dns(lab, scn, out, rows, progress)
+                stats.update(dns_stats)
+        assert lab.record is not None
+        backend, run_id = lab.record.data["link_backend"], lab.record.id
+    finally:
+        if own:
+            lab.stop()
+    providers = list(lab.plan.services.provider_prefixes)
+    if scn.timeline:
+        from .timeline import analyse_timeline
+
+        if progress:
+            progress("analysing", 0, 1)
+        phases, timeline = analyse_timeline(scn, rows, providers, extra)
+    else:
+        phases = [{"name": "baseline", **analysis.analyse(topo, providers, rows, scn.steering)}]
+        timeline = None
+    dns_rows = read_dns(out / "dns.csv") if (out / "dns.csv").exists() else []
+    data = {
+        "schema_version": report.SCHEMA_VERSION, "scenario": scn.name, "topology": topo.name,
+        "description": scn.description,
+        "scenario_file": str(scn.path), "topology_file": "topology.yaml",
+        "topology_source": str(topo.path), "link_backend": backend, "schemes": scn.schemes,
+        "lab_run": run_id, "created": datetime.now().isoformat(timespec="seconds"),
+        "providers": providers, "pops": list(topo.cdn.cities),
+        "probes": asdict(scn.probes), "steering": asdict(scn.steering),
+        "probe_stats": stats, "phases": phases,
+        "dns": dns_section(scn.dns if lab.zone is not None else None, lab.plan, dns_rows),
+        "timing": {"up_s": round(t_up, 2), "probe_s": stats["seconds"]},
+    }
+    if timeline is not None:
+        data["timeline"] = timeline
+    data["timing"]["total_s"] = round(time.monotonic() - t0, 2)
+    paths = report.write(out, data, topo)
+    return data, paths
+
+
+def rest_dns(lab: Lab, scn: Scenario, out: Path, rows: list[dict[str, Any]],
+             progress: Optional[Progress]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """At rest, IPA through DNS: publish the zone with the shares the
+    measurements give, then every client resolves (honouring the TTL) and
+    probes its answers for ``dns.rest_s``. Their rows join samples.csv."""
+    assert scn.dns is not None and lab.zone is not None
+    providers = list(lab.plan.services.provider_prefixes)
+    measured = analysis.analyse(scn.topology, providers, rows, scn.steering)["clients"]
+    entry = lab.zone.publish({c: v["ipa_model"]["shares"] for c, v in measured.items()
+                              if v["ipa_model"]["shares"]})
+    if not entry["ok"]:
+        raise LabError(f"the zone could not be published: {entry['error']}",
+                       file=lab.zone.folder / "pdns.out", fix="see the PowerDNS log there")
+    part = out / "samples-dns.csv"
+    stream = Stream(lab, part, scn.probes.interval_s, scn.probes.timeout_s,
+                    max_s=scn.dns.rest_s + 60, dns=scn.dns, measure=False)
+    try:
+        end = stream.t_start + scn.dns.rest_s
+        while (left := end - time.time()) > 0:
+            if progress:
+                progress("clients resolving and probing their answers",
+                         int(scn.dns.rest_s - left), int(scn.dns.rest_s))
+            time.sleep(min(left, 0.5))
+    finally:
+        counts = stream.stop(scn.probes.timeout_s)
+    more = read_samples(part)
+    with open(out / "samples.csv", "a") as f, open(part) as g:
+        f.writelines(g.readlines()[1:])
+    part.unlink()
+    stats = {k: v for k, v in counts.items() if k.startswith(("dns", "unresolved"))}
+    stats.update({"dns_stage_s": scn.dns.rest_s, "dns_stage_probes": len(more),
+                  "zone_serial": entry["serial"], "zone_reload_ms": entry["reload_ms"]})
+    return rows + more, stats
+
+
+def dns_section(settings: Any, plan: Any, dns_rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """report.json's ``dns``: how IPA was steered and what resolution did."""
+    from ..analysis.dns import summary
+    from ..config.powerdns import NAMES, provider_addresses
+
+    if settings is None:
+        return {"mode": "model"}
+    addr_provider = {a: k for k, a in provider_addresses(plan).items()}
+    return {"mode": "dns", "settings": asdict(settings), "names": NAMES,
+            "server": plan.services.dns_address, "resolutions": summary(dns_rows, addr_provider)}
+
+
+def reanalyse(folder: Path, steering: Optional[analysis.Steering] = None,
+              plot_clients: Optional[list[str]] = None) -> tuple[dict[str, Any], dict[str, Path]]:
+    """Recompute a run's analysis and report from its samples.csv, e.g. with
+    other steering parameters; no lab needed."""
+    from ..report.compare import load_report
+
+    data = load_report(str(folder))
+    data.pop("_path", None)
+    original = folder / "report.original.json"
+    if not original.exists():  # keep what the run itself concluded
+        shutil.copyfile(folder / "report.json", original)
+    topo = load_topology(folder / data["topology_file"])
+    st = steering or analysis.Steering(**data["steering"])
+    rows = read_samples(folder / "samples.csv")
+    dns_rows = read_dns(folder / "dns.csv") if (folder / "dns.csv").exists() else []
+    if data.get("timeline"):
+        from .timeline import reanalyse_timeline
+
+        phases, data["timeline"] = reanalyse_timeline(data, topo, rows, st, plot_clients, dns_rows)
+    else:
+        phases = [{"name": data["phases"][0]["name"],
+                   **analysis.analyse(topo, data["providers"], rows, st)}]
+    data.update({"steering": asdict(st), "phases": phases,
+                 "reanalysed": datetime.now().isoformat(timespec="seconds")})
+    return data, report.write(folder, data, topo)

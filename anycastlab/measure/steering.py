@@ -1,0 +1,110 @@
+"""The live steering loop: measure, rank, publish the zone, every window.
+
+While a timeline runs, a thread of the runner follows the probe stream's
+``samples.csv`` as it grows. Windows are aligned on the event clock exactly
+as the analysis aligns them (``timeline.analyse``). For the window
+[b - w, b) it waits until b + ``settle_s`` (every probe of the window has
+answered or timed out and the stream has flushed), ranks every client with
+``timeline.rank`` (the function the model uses), renders the zone with the
+new shares and has PowerDNS reload it. A client without any answer in the
+window keeps its previous shares, as in the model.
+
+Each publication is one entry of the zone log: the window, when the
+ranking was done, the serial, when the reload finished (or why it failed),
+and the shares per client. Times are on the event clock (0 = timeline start).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Optional
+
+from ..analysis.baseline import Steering
+from ..config.powerdns import Zone
+from ..analysis.timeline import rank
+
+
+class CsvTail:
+    """The complete lines appended to a CSV file since the last read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.pos, self.partial, self.header = path, 0, "", True
+
+    def lines(self) -> list[str]:
+        try:
+            with open(self.path) as f:
+                f.seek(self.pos)
+                chunk = f.read()
+                self.pos = f.tell()
+        except FileNotFoundError:
+            return []
+        text = self.partial + chunk
+        *done, self.partial = text.split("\n")
+        if self.header and done:
+            done, self.header = done[1:], False
+        return done
+
+
+class SteeringLoop:
+    def __init__(self, zone: Zone, samples: Path, providers: list[str], steering: Steering,
+                 t0: float, first_window_start: float, settle_s: float) -> None:
+        self.zone, self.tail, self.providers, self.steering = zone, CsvTail(samples), providers, steering
+        self.t0, self.w = t0, steering.window_s
+        self.next_end = first_window_start + self.w   # event clock
+        self.settle_s = settle_s
+        self.log: list[dict[str, Any]] = []
+        self.shares: dict[str, dict[str, float]] = {}
+        self.errors: list[str] = []
+        # client -> provider -> [(t, rtt or None)] not yet ranked
+        self.buf: dict[str, dict[str, list[tuple[float, Optional[float]]]]] = defaultdict(lambda: defaultdict(list))
+        self._stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="steering", daemon=True)
+
+    def start(self) -> "SteeringLoop":
+        self.thread.start()
+        return self
+
+    def stop(self) -> list[dict[str, Any]]:
+        self._stop.set()
+        self.thread.join(timeout=10)
+        return self.log
+
+    def _run(self) -> None:
+        while not self._stop.wait(max(0.0, self.t0 + self.next_end + self.settle_s - time.time())):
+            try:
+                self.step()
+            except Exception as exc:  # noqa: BLE001 - the run goes on; the report says why
+                self.errors.append(f"window ending {self.next_end:g} s: {exc}")
+            self.next_end += self.w
+
+    def _read(self) -> None:
+        for line in self.tail.lines():
+            f = line.split(",")
+            if len(f) < 7 or not f[3].startswith("provider:"):
+                continue
+            t = float(f[0]) - self.t0
+            self.buf[f[1]][f[3][9:]].append((t, None if f[6] == "1" else float(f[5])))
+
+    def step(self) -> None:
+        """Rank the window that ended at ``next_end`` and publish the zone."""
+        self._read()
+        b, e = self.next_end - self.w, self.next_end
+        for c, per in self.buf.items():
+            samples = {k: [x for t, x in per.get(k, []) if b <= t < e] for k in self.providers}
+            shares, _, _ = rank(samples, self.steering)
+            if shares:
+                self.shares[c] = shares
+            for k in list(per):  # what is ranked is done with
+                per[k] = [s for s in per[k] if s[0] >= e]
+        t_ranked = time.time()
+        entry = self.zone.publish(self.shares)
+        self.log.append({"window": [round(b, 3), round(e, 3)],
+                         "t_ranked_s": round(t_ranked - self.t0, 3),
+                         "serial": entry["serial"], "ok": entry["ok"],
+                         "t_reloaded_s": None if entry["t_reloaded"] is None
+                         else round(entry["t_reloaded"] - self.t0, 3),
+                         "reload_ms": entry["reload_ms"], "error": entry.get("error"),
+                         "shares": {c: dict(v) for c, v in sorted(self.shares.items())}})
+

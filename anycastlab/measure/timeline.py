@@ -1,0 +1,189 @@
+"""Drive a scenario's timeline on a running lab, then analyse it.
+
+The event clock: the probe stream starts first and warms up for one
+steering window (plus a second), so shares are in effect at time 0; then
+each phase runs for its duration and its events are applied at their
+offsets. Each event's real application time (wall clock, relative to 0) is
+what the metrics use, not the planned one.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable, Optional
+
+from ..analysis import baseline as analysis
+
+from ..analysis import bgplog
+
+from ..model import events
+from .rounds import read_samples
+from ..agents.resolver import read_dns
+from .steering import SteeringLoop
+from ..agents.stream import Stream
+from ..analysis.timeline import Mark, first_window_start, most_affected
+from ..analysis.timeline import analyse as analyse_points
+
+Progress = Callable[[str, int, int], None]
+SETTLE_EXTRA_S = 0.3   # after a probe's timeout: the stream's flush and housekeeping
+
+
+def warmup_s(window_s: float, settle_s: float, ttl_s: Optional[float]) -> float:
+    """Probe this long before time 0, so steering is in effect at 0: one
+    window plus a second (share model); with DNS also the ranking delay and
+    one TTL, so every client holds an answer from a measured zone."""
+    return window_s + 1.0 + (settle_s + ttl_s if ttl_s is not None else 0.0)
+
+
+def _wait_until(t: float, step: str, progress: Optional[Progress], base: float, total: float) -> None:
+    """Sleep until wall time t (the schedule of the timeline), reporting progress."""
+    while True:
+        left = t - time.time()
+        if progress:
+            progress(step, int(min(total, max(0.0, time.time() - base))), int(total))
+        if left <= 0:
+            return
+        time.sleep(min(left, 0.5))
+
+
+def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = None
+                 ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+    """Probe continuously through every phase, applying events on schedule.
+
+    Returns the samples, probe stats and what analysis needs later (event
+    log with real times, BGP activity per event)."""
+    interval, timeout = scn.probes.interval_s, scn.probes.timeout_s
+    dns = scn.dns if lab.zone is not None else None
+    settle = timeout + SETTLE_EXTRA_S
+    warmup = warmup_s(scn.steering.window_s, settle, dns.ttl_s if dns else None)
+    total = scn.duration_s
+    stream = Stream(lab, out / "samples.csv", interval, timeout, max_s=warmup + total + 120, dns=dns)
+    t0 = stream.t_start + warmup
+    log: list[dict[str, Any]] = []
+    loop = None
+    if dns is not None:
+        loop = SteeringLoop(lab.zone, out / "samples.csv", list(lab.plan.services.provider_prefixes),
+                            scn.steering, t0, first_window_start(warmup, scn.steering.window_s),
+                            settle).start()
+    try:
+        _wait_until(t0, "warming up the probes", progress, stream.t_start, warmup)
+        offset = 0.0
+        for ph in scn.timeline:
+            step = f"phase {ph.name} ({ph.duration_s:g} s)"
+            for ev in ph.events:
+                _wait_until(t0 + offset + ev.at_s, step, progress, t0 + offset, ph.duration_s)
+                t_apply = time.time()
+                events.apply(lab, ev)
+                log.append({"phase": ph.name, "planned_s": round(offset + ev.at_s, 3),
+                            "t_s": round(t_apply - t0, 3),
+                            "applied_in_s": round(time.time() - t_apply, 3),
+                            "label": ev.label, "kind": ev.kind})
+            offset += ph.duration_s
+            _wait_until(t0 + offset, step, progress, t0 + offset - ph.duration_s, ph.duration_s)
+    finally:
+        zone_log = loop.stop() if loop is not None else []
+        counts = stream.stop(timeout)
+    rows = read_samples(out / "samples.csv")
+    if progress:
+        progress("reading BIRD logs", 0, 1)
+    prefixes = bgplog.service_prefixes(lab.plan.services.scheme_targets())
+    assert lab.record is not None
+    changes = bgplog.read_logs(lab.record.folder, [r.name for r in lab.plan.routers()],
+                               set(prefixes), since=t0 - warmup)
+    bgp = []
+    for i, e in enumerate(log):
+        t_next = next((x["t_s"] for x in log[i + 1:] if x["t_s"] > e["t_s"]), total)
+        # BIRD truncates its timestamps to the millisecond: a change caused by
+        # the next event can be stamped up to 1 ms before it
+        per = bgplog.settle(changes, t0 + e["t_s"] - 0.001, t0 + t_next - 0.002, prefixes)
+        settled = [v["settle_s"] for v in per.values() if v["settle_s"] is not None]
+        bgp.append({"settle_s": max(settled) if settled else None,
+                    "best_path_changes": sum(int(v["best_path_changes"]) for v in per.values()),  # type: ignore[call-overload]
+                    "updates": sum(int(v["updates"]) for v in per.values()),  # type: ignore[call-overload]
+                    "prefixes": per})
+    seconds = warmup + total
+    stats = {"probes": len(rows), "expected": counts["sent"], "seconds": round(seconds, 2),
+             "lost": sum(1 for r in rows if r["rtt_ms"] is None),
+             "probes_per_s": round(len(rows) / seconds, 1), "mode": "stream",
+             "interval_s": interval}
+    extra: dict[str, Any] = {"t0": t0, "warmup_s": warmup, "events": log, "bgp": bgp}
+    if loop is not None:
+        stats.update({k: v for k, v in counts.items() if k.startswith(("dns", "unresolved"))})
+        extra.update({"zone_log": zone_log, "steering_errors": loop.errors,
+                      "settle_s": settle, "dns_rows": read_dns(out / "dns.csv")})
+    return rows, stats, extra
+
+
+def phase_bounds(scn: Any) -> list[dict[str, Any]]:
+    out, offset = [], 0.0
+    for ph in scn.timeline:
+        out.append({"name": ph.name, "start_s": offset, "end_s": offset + ph.duration_s,
+                    "events": [e.label for e in ph.events]})
+        offset += ph.duration_s
+    return out
+
+
+def analyse_run(topo: Any, providers: list[str], rows: list[dict[str, Any]],
+                steering: analysis.Steering, interval: float, extra: dict[str, Any],
+                bounds: list[dict[str, Any]], plot_clients: list[str]
+                ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per-phase analyses (the baseline report's schema) and the timeline
+    section (events, series, shares). Needs no lab: ``reanalyse`` uses it."""
+    t0 = extra["t0"]
+    phases = []
+    for b in bounds:
+        sel = [r for r in rows if b["start_s"] <= r["t"] - t0 < b["end_s"]]
+        phases.append({**b, **analysis.analyse(topo, providers, sel, steering)})
+    marks = [Mark(e["t_s"], e["label"], e["kind"], e["phase"]) for e in extra["events"]]
+    tl = analyse_points(rows, t0, bounds[-1]["end_s"], marks, providers, list(topo.cdn.cities),
+                        steering, steering.window_s, interval, extra["warmup_s"])
+    for ev, log, bgp in zip(tl["events"], extra["events"], extra["bgp"]):
+        ev["planned_s"] = log["planned_s"]
+        ev["applied_in_s"] = log["applied_in_s"]
+        ev["bgp"] = bgp
+    if "zone_log" in extra:
+        _dns_chain(tl, extra)
+    tl.update({"t0": t0, "warmup_s": extra["warmup_s"], "phases": bounds,
+               "plot_clients": plot_clients or most_affected(tl["events"]),
+               "plot_clients_chosen": plot_clients,
+               "event_log": extra["events"], "bgp": extra["bgp"]})
+    return phases, tl
+
+
+def _dns_chain(tl: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Per event and client: measurement, ranking, zone, answer, recovery."""
+    from ..analysis.dns import answers_by_client, event_timing, stage_summary
+
+    answers = answers_by_client(extra["dns_rows"], extra["t0"])
+    for ev in tl["events"]:
+        per = {}
+        for c, m in ev["clients"].items():
+            if "ipa_model" in m:
+                per[c] = m["dns"] = event_timing(c, ev["t_s"], ev["t_s"] + ev["span_s"],
+                                                 extra["zone_log"], answers.get(c, []),
+                                                 m["ipa"]["stable_s"])
+        ev["dns_summary"] = stage_summary(per)
+    tl.update({"zone_log": extra["zone_log"], "settle_s": extra["settle_s"],
+               "steering_errors": extra.get("steering_errors", [])})
+
+
+def analyse_timeline(scn: Any, rows: list[dict[str, Any]], providers: list[str],
+                     extra: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    return analyse_run(scn.topology, providers, rows, scn.steering, scn.probes.interval_s, extra,
+                       phase_bounds(scn), scn.plot_clients)
+
+
+def reanalyse_timeline(data: dict[str, Any], topo: Any, rows: list[dict[str, Any]],
+                       steering: analysis.Steering, plot_clients: Optional[list[str]] = None,
+                       dns_rows: Optional[list[dict[str, Any]]] = None
+                       ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Recompute phases and the timeline section of a saved run (BGP activity
+    is kept: it came from the routers' logs during the run)."""
+    old = data["timeline"]
+    extra = {"t0": old["t0"], "warmup_s": old["warmup_s"], "events": old["event_log"],
+             "bgp": old["bgp"]}
+    if "zone_log" in old:
+        extra.update({"zone_log": old["zone_log"], "settle_s": old["settle_s"],
+                      "steering_errors": old.get("steering_errors", []), "dns_rows": dns_rows or []})
+    bounds = [{k: p[k] for k in ("name", "start_s", "end_s", "events")} for p in old["phases"]]
+    chosen = plot_clients if plot_clients is not None else old.get("plot_clients_chosen", [])
+    return analyse_run(topo, data["providers"], rows, steering, old["interval_s"], extra, bounds, chosen)

@@ -1,0 +1,219 @@
+"""The address plan: deterministic addresses for every node and link.
+
+Derived from the topology's file order alone, so the same file always gives
+the same addresses (golden files, reproducible runs, reports that line up).
+
+    10.<as>.<site>.0/24   site prefix of router number <site> of AS <as>,
+                          originated in BGP by that router
+      .1/32               the router's loopback (router id, iBGP endpoint)
+      .128/25             LAN behind the router: router .129, host .130
+      .64/26              the CDN's first PoP only: LAN of the DNS host
+                          (router .65, host .66, the DNS service address)
+    100.64.0.0/10         point-to-point link /30s, link i -> 100.64.0.0 + 4 i
+    198.18.0.0/15         CDN service prefixes (reserved here, see ServicePlan)
+"""
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..errors import TopologyError
+from .topology import Topology
+
+LINK_BLOCK = ipaddress.ip_network("100.64.0.0/10")
+SERVICE_BLOCK = ipaddress.ip_network("198.18.0.0/15")
+
+
+@dataclass(frozen=True)
+class Interface:
+    node: str
+    name: str
+    ip: str
+    prefixlen: int
+    peer_node: str
+    peer_ip: str
+    peer_intf: str
+    latency_ms: float  # one-way delay applied when leaving through here
+    link: Optional[int]  # topology link index; None for a LAN link
+
+    @property
+    def cidr(self) -> str:
+        return f"{self.ip}/{self.prefixlen}"
+
+
+@dataclass
+class Node:
+    name: str
+    kind: str  # "router" or "host"
+    asid: str
+    city: str
+    loopback: Optional[str] = None
+    site_prefix: Optional[str] = None
+    lan_prefix: Optional[str] = None
+    gateway: Optional[str] = None  # hosts: default route via this address
+    interfaces: list[Interface] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServicePlan:
+    """CDN service prefixes, all from 198.18.0.0/15 (RFC 2544 space).
+
+    global G: 198.18.0.0/24; per provider k (CDN's providers in file order,
+    k = 1, 2, ...): 198.18.k.0/24; per PoP p (CDN cities in file order,
+    p = 1, 2, ...): unicast 198.19.p.0/24. Service address is .1 of each.
+    ``pop_providers`` lists, per PoP city, the providers it has a link to.
+    """
+
+    global_prefix: str
+    provider_prefixes: dict[str, str]
+    pop_prefixes: dict[str, str]
+    pop_providers: dict[str, list[str]]
+    dns_address: str = ""  # the authoritative DNS server (unicast, in the CDN's site prefix)
+
+    @staticmethod
+    def address(prefix: str) -> str:
+        return str(ipaddress.ip_network(prefix).network_address + 1)
+
+    def pop_announcements(self, pop: str) -> dict[str, tuple[str, list[str]]]:
+        """What PoP ``pop`` announces: name -> (prefix, providers to export to).
+
+        Names are ``global``, ``provider:<k>`` and ``unicast``. G goes to every
+        provider of the PoP, P_k only to k, U_p to every provider of the PoP.
+        """
+        provs = self.pop_providers[pop]
+        out = {"global": (self.global_prefix, list(provs))}
+        for k in provs:
+            out[f"provider:{k}"] = (self.provider_prefixes[k], [k])
+        out["unicast"] = (self.pop_prefixes[pop], list(provs))
+        return out
+
+    def scheme_targets(self) -> dict[str, str]:
+        """Every service address a client may probe: name -> address."""
+        out = {"global": self.address(self.global_prefix)}
+        out.update({f"provider:{k}": self.address(p) for k, p in self.provider_prefixes.items()})
+        out.update({f"unicast:{c}": self.address(p) for c, p in self.pop_prefixes.items()})
+        return out
+
+
+@dataclass
+class AddressPlan:
+    nodes: dict[str, Node]
+    services: ServicePlan
+
+    def routers(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.kind == "router"]
+
+    def hosts(self) -> list[Node]:
+        return [n for n in self.nodes.values() if n.kind == "host"]
+
+    def interface(self, node: str, peer: str) -> Interface:
+        for intf in self.nodes[node].interfaces:
+            if intf.peer_node == peer:
+                return intf
+        raise KeyError(f"{node} has no interface towards {peer}")
+
+
+def client_host_name(asid: str) -> str:
+    return f"h-{asid}"
+
+
+def edge_host_name(city: str) -> str:
+    """The PoP's edge host: ExaBGP speaker and anycast responder."""
+    return f"e-{city}"
+
+
+DNS_HOST = "dns"
+
+
+def plan_addresses(topo: Topology) -> AddressPlan:
+    """Assign every address; raises TopologyError when a block overflows."""
+    if len(topo.ases) > 254:
+        raise TopologyError(f"{len(topo.ases)} ASes; the address plan holds 254",
+                            file=topo.path, key="ases", fix="use fewer ASes")
+    if len(topo.links) > LINK_BLOCK.num_addresses // 4:
+        raise TopologyError("too many links for 100.64.0.0/10", file=topo.path, key="links",
+                            fix="use fewer links")
+    nodes: dict[str, Node] = {}
+    site_no: dict[str, int] = {}
+    for r in topo.routers.values():
+        a = topo.ases[r.asid]
+        site_no[r.asid] = site_no.get(r.asid, 0) + 1
+        base = f"10.{a.index}.{site_no[r.asid]}"
+        nodes[r.name] = Node(r.name, "router", r.asid, r.city, loopback=f"{base}.1",
+                             site_prefix=f"{base}.0/24")
+    counters = {name: 0 for name in nodes}
+
+    def next_intf(node: str) -> str:
+        n = counters.get(node, 0)
+        counters[node] = n + 1
+        return f"{node}-e{n}"
+
+    base_int = int(LINK_BLOCK.network_address)
+    for lk in topo.links:
+        ip_a = str(ipaddress.ip_address(base_int + 4 * lk.index + 1))
+        ip_b = str(ipaddress.ip_address(base_int + 4 * lk.index + 2))
+        na, nb = next_intf(lk.a), next_intf(lk.b)
+        nodes[lk.a].interfaces.append(Interface(lk.a, na, ip_a, 30, lk.b, ip_b, nb,
+                                                lk.latency_ms, lk.index))
+        nodes[lk.b].interfaces.append(Interface(lk.b, nb, ip_b, 30, lk.a, ip_a, na,
+                                                lk.latency_ms, lk.index))
+
+    for a in topo.clients():
+        router = nodes[f"{a.id}-{a.cities[0]}"]
+        _attach_host(nodes, router, client_host_name(a.id), topo.settings.lan_ms, next_intf)
+
+    cdn = topo.cdn
+    for city in cdn.cities:
+        _attach_host(nodes, nodes[f"{cdn.id}-{city}"], edge_host_name(city),
+                     topo.settings.lan_ms, next_intf)
+    dns = _attach_dns_host(nodes, nodes[f"{cdn.id}-{cdn.cities[0]}"], topo.settings.lan_ms,
+                           next_intf)
+    providers = sorted(topo.providers_of(cdn.id), key=lambda t: topo.ases[t].index)
+    pop_providers = {}
+    for city in cdn.cities:
+        here = {nodes[i.peer_node].asid for i in nodes[f"{cdn.id}-{city}"].interfaces
+                if nodes[i.peer_node].kind == "router"}
+        pop_providers[city] = [k for k in providers if k in here]
+    services = ServicePlan(
+        global_prefix="198.18.0.0/24",
+        provider_prefixes={k: f"198.18.{i}.0/24" for i, k in enumerate(providers, start=1)},
+        pop_prefixes={c: f"198.19.{i}.0/24" for i, c in enumerate(cdn.cities, start=1)},
+        pop_providers=pop_providers,
+        dns_address=dns,
+    )
+    return AddressPlan(nodes, services)
+
+
+def _attach_host(nodes: dict[str, Node], router: Node, host: str, lan_ms: float,
+                 next_intf) -> None:  # type: ignore[no-untyped-def]
+    """Put a host on the router's LAN (.129 router, .130 host)."""
+    assert router.site_prefix
+    base = router.site_prefix.rsplit(".", 1)[0]
+    router.lan_prefix = f"{base}.128/25"
+    ri, hi = next_intf(router.name), next_intf(host)
+    nodes[host] = Node(host, "host", router.asid, router.city, gateway=f"{base}.129",
+                       site_prefix=router.site_prefix, lan_prefix=router.lan_prefix)
+    router.interfaces.append(Interface(router.name, ri, f"{base}.129", 25, host,
+                                       f"{base}.130", hi, lan_ms, None))
+    nodes[host].interfaces.append(Interface(host, hi, f"{base}.130", 25, router.name,
+                                            f"{base}.129", ri, lan_ms, None))
+
+
+def _attach_dns_host(nodes: dict[str, Node], router: Node, lan_ms: float,
+                     next_intf) -> str:  # type: ignore[no-untyped-def]
+    """The DNS host on its own LAN (.64/26) behind the first PoP's router.
+
+    Its address lies inside the router's site prefix, which BGP carries to
+    every client: the server is reachable by unicast, not by anycast.
+    Returns the DNS service address."""
+    assert router.site_prefix
+    base = router.site_prefix.rsplit(".", 1)[0]
+    ri, hi = next_intf(router.name), next_intf(DNS_HOST)
+    nodes[DNS_HOST] = Node(DNS_HOST, "host", router.asid, router.city, gateway=f"{base}.65",
+                           site_prefix=router.site_prefix, lan_prefix=f"{base}.64/26")
+    router.interfaces.append(Interface(router.name, ri, f"{base}.65", 26, DNS_HOST,
+                                       f"{base}.66", hi, lan_ms, None))
+    nodes[DNS_HOST].interfaces.append(Interface(DNS_HOST, hi, f"{base}.66", 26, router.name,
+                                                f"{base}.65", ri, lan_ms, None))
+    return f"{base}.66"

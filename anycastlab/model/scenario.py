@@ -1,0 +1,259 @@
+"""Scenario files: which topology, how to probe, how IPA steers.
+
+    name: baseline
+    description: "..."
+    topology: world              # a name in topologies/ or a path (relative to this file)
+    links: auto                  # optional link backend
+    probes: {count: 10, interval_s: 0.2, timeout_s: 1.5, concurrency: 4}
+    steering: {cap: 0.7, floor: 0.05, bias: 2, window_s: 5, mode: dns}
+    dns: {ttl_s: 10, rest_s: 20}  # PowerDNS steering (docs/dns.md); mode model: no DNS
+    timeline:                    # optional: phases and events (docs/scenarios.md)
+      - {name: before, duration_s: 15}
+      - name: cut
+        duration_s: 30
+        events: [{kind: cut, at_s: 0, between: [lon, nyc]}]
+    plot_clients: [c1, c2]       # optional: clients drawn in the time plots
+
+Errors name the file, line and key, like topology errors.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ..analysis.baseline import Steering
+from ..errors import InputError
+from .events import Event, EventError
+from .events import resolve as resolve_event
+from ..config.powerdns import DnsSettings
+from ..measure.rounds import ProbeSettings
+from .topology import TOPO_NAME, Topology, load_topology
+from .yamlsource import YamlSource, key_path, shape_error
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+class ScenarioError(InputError):
+    """The scenario file is wrong."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProbeSpec(_Strict):
+    count: int = Field(10, ge=1, le=10000)
+    # between rounds; default 0.2 s at rest, 0.1 s through a timeline
+    interval_s: Optional[float] = Field(None, ge=0.02, le=60)
+    timeout_s: float = Field(1.5, gt=0, le=30)
+    concurrency: int = Field(4, ge=1, le=64)
+    udp: bool = True
+    icmp: bool = True
+
+    @model_validator(mode="after")
+    def _udp_needed(self) -> "ProbeSpec":
+        if not self.udp:
+            raise ValueError("udp must stay true: UDP probes to the responders give the PoP "
+                             "and the RTTs the analysis uses (ICMP is the cross-check)")
+        return self
+
+
+class SteeringSpec(_Strict):
+    cap: float = Field(0.9, gt=0, le=1)
+    floor: float = Field(0.02, ge=0, lt=1)
+    bias: float = Field(2.0, ge=0, le=10)
+    window_s: float = Field(5.0, ge=0.5, le=600)
+    # dns: PowerDNS answers steer the clients; model: IPA is the share model only
+    mode: Literal["dns", "model"] = "dns"
+
+    @model_validator(mode="after")
+    def _floor_below_cap(self) -> "SteeringSpec":
+        if self.floor > self.cap:
+            raise ValueError(f"floor {self.floor} is above cap {self.cap}")
+        return self
+
+
+class DnsSpec(_Strict):
+    ttl_s: int = Field(10, ge=1, le=3600)
+    rest_s: float = Field(20.0, ge=1, le=3600)
+    timeout_s: float = Field(1.0, gt=0, le=10)
+    prefetch_s: float = Field(1.0, ge=0, le=60)
+
+    @model_validator(mode="after")
+    def _prefetch_below_ttl(self) -> "DnsSpec":
+        if self.prefetch_s >= self.ttl_s:
+            raise ValueError(f"prefetch_s {self.prefetch_s} must be below ttl_s {self.ttl_s}")
+        return self
+
+
+SCHEMES = ("global", "ipa", "oracle", "optimal", "floor")
+
+
+class PhaseSpec(_Strict):
+    name: str = Field(pattern=TOPO_NAME)
+    duration_s: float = Field(gt=0, le=3600)
+    events: list[dict[str, Any]] = []
+
+
+class ScenarioSpec(_Strict):
+    name: str = Field(pattern=TOPO_NAME)
+    description: str = ""
+    topology: str
+    links: Literal["auto", "netem", "userspace"] = "auto"
+    probes: ProbeSpec = ProbeSpec()
+    steering: SteeringSpec = SteeringSpec()
+    dns: DnsSpec = DnsSpec()
+    schemes: list[Literal["global", "ipa", "oracle", "optimal", "floor"]] = Field(
+        default_factory=lambda: list(SCHEMES), min_length=1)
+    timeline: list[PhaseSpec] = []
+    plot_clients: list[str] = []
+
+
+@dataclass
+class Scenario:
+    name: str
+    description: str
+    path: Path
+    topology: Topology
+    links: str
+    probes: ProbeSettings
+    steering: Steering
+    schemes: list[str]
+    timeline: list[Phase] = field(default_factory=list)
+    plot_clients: list[str] = field(default_factory=list)
+    dns: Optional[DnsSettings] = DnsSettings()  # None: steering by the share model only
+
+    @property
+    def duration_s(self) -> float:
+        return sum(p.duration_s for p in self.timeline)
+
+
+@dataclass(frozen=True)
+class Phase:
+    name: str
+    duration_s: float
+    events: tuple[Event, ...]
+
+
+def resolve_scenario(name: str) -> Path:
+    """A path, or a bare name looked up in scenarios/."""
+    p = Path(name)
+    if p.exists() or p.suffix or "/" in name:
+        return p
+    for base in (Path.cwd(), ROOT):
+        cand = base / "scenarios" / f"{name}.yaml"
+        if cand.exists():
+            return cand
+    return p
+
+
+def _topology_path(ref: str, scenario_file: Path) -> Path:
+    p = Path(ref)
+    if p.suffix:
+        return p if p.is_absolute() else (scenario_file.parent / p)
+    for base in (scenario_file.parent.parent, Path.cwd(), ROOT):
+        cand = base / "topologies" / f"{ref}.yaml"
+        if cand.exists():
+            return cand
+    return ROOT / "topologies" / f"{ref}.yaml"
+
+
+def load_scenario(name: str, topology_override: Optional[str] = None, *,
+                  steering: Optional[str] = None, ttl: Optional[int] = None) -> Scenario:
+    """``steering`` ("dns" or "model") and ``ttl`` override the file's
+    steering.mode and dns.ttl_s (the command line's --steering and --ttl)."""
+    src = YamlSource.load(resolve_scenario(name), "scenario")
+    try:
+        spec = ScenarioSpec.model_validate(src.data)
+    except ValidationError as exc:
+        raise shape_error(src, exc, ScenarioError, {}, "docs/scenarios.md") from None
+    if steering is not None:
+        spec.steering.mode = steering  # type: ignore[assignment]
+    if ttl is not None:
+        if not 1 <= ttl <= 3600 or spec.dns.prefetch_s >= ttl:
+            raise ScenarioError(f"TTL {ttl} s is out of range", key="--ttl",
+                                fix=f"give 1 to 3600 s, above dns.prefetch_s ({spec.dns.prefetch_s:g} s)")
+        spec.dns.ttl_s = ttl
+    if topology_override:
+        tpath = Path(topology_override)
+        if not tpath.is_file():
+            tpath = _topology_path(Path(topology_override).name if tpath.suffix else
+                                   topology_override, ROOT / "scenarios" / "x.yaml")
+        if not tpath.exists():
+            raise ScenarioError(f"topology '{topology_override}' not found", key="--topology",
+                                fix="give a path or a name in topologies/ (e.g. world, tiny)")
+    else:
+        tpath = _topology_path(spec.topology, src.path)
+        if not tpath.exists():
+            raise ScenarioError(f"topology '{spec.topology}' not found (looked for {tpath})",
+                                file=src.path, key="topology", line=src.line_of(("topology",)),
+                                fix="name a file in topologies/ (e.g. world, tiny) or give a path")
+    topo = load_topology(tpath)
+    providers = sorted(topo.providers_of(topo.cdn.id), key=lambda t: topo.ases[t].index)
+    timeline = _timeline(spec, src, topo, providers)
+    clients = {a.id for a in topo.clients()}
+    for i, c in enumerate(spec.plot_clients):
+        if c not in clients:
+            raise ScenarioError(f"unknown client '{c}'", file=src.path, key=f"plot_clients[{i}]",
+                                line=src.line_of(("plot_clients", i)),
+                                fix=f"use client AS ids of {topo.name}: {', '.join(sorted(clients))}")
+    p = spec.probes
+    s = spec.steering
+    interval = p.interval_s if p.interval_s is not None else (0.1 if timeline else 0.2)
+    d = spec.dns
+    dns = DnsSettings(d.ttl_s, d.rest_s, d.timeout_s, d.prefetch_s) if s.mode == "dns" else None
+    if dns is None:
+        for i, ph in enumerate(timeline):
+            for j, ev in enumerate(ph.events):
+                if ev.kind in ("dns-down", "dns-up"):
+                    loc = ("timeline", i, "events", j, "kind")
+                    raise ScenarioError(f"'{ev.kind}' needs DNS steering", file=src.path,
+                                        key=key_path(loc), line=src.line_of(loc),
+                                        fix="remove the event or set steering.mode: dns")
+    return Scenario(spec.name, spec.description, src.path, topo, spec.links,
+                    ProbeSettings(p.count, interval, p.timeout_s, p.concurrency, p.udp, p.icmp),
+                    Steering(s.cap, s.floor, s.bias, s.window_s), list(spec.schemes), timeline,
+                    list(spec.plot_clients), dns)
+
+
+def _timeline(spec: ScenarioSpec, src: YamlSource, topo: Topology,
+              providers: list[str]) -> list[Phase]:
+    """Resolve every event; reject unknown kinds, links, nodes and late events."""
+    phases, names = [], set()
+    for i, ph in enumerate(spec.timeline):
+        loc = ("timeline", i)
+        if ph.name in names:
+            raise ScenarioError(f"duplicate phase name '{ph.name}'", file=src.path,
+                                key=key_path(loc + ("name",)), line=src.line_of(loc + ("name",)),
+                                fix="give each phase its own name")
+        names.add(ph.name)
+        events = []
+        for j, raw in enumerate(ph.events):
+            eloc = loc + ("events", j)
+            ev = resolve_event(raw, topo, providers)
+            if isinstance(ev, EventError):
+                raise ScenarioError(ev.message, file=src.path, key=key_path(eloc + (ev.key,)),
+                                    line=src.line_of(eloc + (ev.key,)), fix=ev.fix)
+            if ev.at_s >= ph.duration_s:
+                raise ScenarioError(f"event at {ev.at_s} s is outside phase '{ph.name}' "
+                                    f"({ph.duration_s} s long)", file=src.path,
+                                    key=key_path(eloc + ("at_s",)), line=src.line_of(eloc + ("at_s",)),
+                                    fix="use an offset below the phase's duration_s")
+            events.append(ev)
+        phases.append(Phase(ph.name, ph.duration_s, tuple(sorted(events, key=lambda e: e.at_s))))
+    return phases
+
+
+def check_steering(cap: float, floor: float, bias: float, window_s: float = 5.0) -> Steering:
+    """Validate steering values from the command line like a scenario file's."""
+    try:
+        s = SteeringSpec(cap=cap, floor=floor, bias=bias, window_s=window_s)
+    except ValidationError as exc:
+        e = exc.errors()[0]
+        where = ".".join(str(x) for x in e["loc"]) or "steering"
+        raise ScenarioError(f"{e['msg']}", key=f"--{where}" if where != "steering" else "--cap/--floor",
+                            fix="cap in (0, 1], floor in [0, cap], bias in [0, 10]") from None
+    return Steering(s.cap, s.floor, s.bias, s.window_s)

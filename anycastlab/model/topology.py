@@ -1,0 +1,434 @@
+"""Topology files: cities, ASes, routers, links, business relationships.
+
+A topology is pure data. Loading validates it twice: the shape with pydantic
+(unknown keys, types, ranges) and the meaning here (references resolve, every
+client has a provider and can reach a PoP by a valley-free path, ...). Every
+error names the file, the line, the key path and a fix.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from ..errors import TopologyError
+from .yamlsource import YamlSource, key_path, shape_error
+
+EARTH_RADIUS_KM = 6371.0
+FIBRE_KM_PER_MS = 200.0  # light in fibre: about 2/3 of c
+MAX_NODE_NAME = 11  # Linux interface names are 15 chars: "<node>-e<N>" must fit
+
+ID_AS = r"^[a-z][a-z0-9]{0,5}$"
+ID_CITY = r"^[a-z][a-z0-9]{1,3}$"
+TOPO_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"  # goes into run folder names
+DISPLAY_NAME = r'^[^"\\\x00-\x1f]{1,80}$'  # printed into daemon configs: no quotes, no newlines
+RESERVED_AS_IDS = {"h", "e"}  # "h-<as>" and "e-<city>" name hosts; routers must not clash
+TOPO_FIXES = {
+    "string_pattern_mismatch": "ids are short lowercase names (AS ids 1-6 chars [a-z][a-z0-9]*, "
+                               "city ids 2-4 chars); the topology name uses letters, digits, "
+                               "'_', '.', '-'; names have no quotes or line breaks",
+}
+
+Role = Literal["cdn", "transit", "client"]
+Rel = Literal["customer", "peer", "provider"]  # what the *neighbour* is to us
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Settings(_Strict):
+    """Latency model knobs; defaults are documented in docs/topology.md."""
+
+    path_inflation: float = Field(1.5, ge=1.0, le=5.0)
+    per_hop_ms: float = Field(0.1, ge=0.0)
+    intra_city_ms: float = Field(0.5, ge=0.0)
+    lan_ms: float = Field(0.1, ge=0.0)
+
+
+class CitySpec(_Strict):
+    id: str = Field(pattern=ID_CITY)
+    name: str = Field(pattern=DISPLAY_NAME)
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+
+
+class ASSpec(_Strict):
+    id: str = Field(pattern=ID_AS)
+    asn: int = Field(ge=1, le=4294967294)
+    name: str = Field(pattern=DISPLAY_NAME)
+    role: Role
+    cities: list[str] = Field(min_length=1)
+
+
+class RelSpec(_Strict):
+    provider: Optional[str] = None
+    customer: Optional[str] = None
+    peers: Optional[list[str]] = Field(None, min_length=2, max_length=2)
+
+
+class LinkSpec(_Strict):
+    a: str
+    b: str
+    latency_ms: Optional[float] = Field(None, ge=0.0)
+
+    @classmethod
+    def coerce(cls, v: Any) -> Any:
+        if isinstance(v, list) and len(v) == 2:
+            return {"a": v[0], "b": v[1]}
+        return v
+
+
+class TopologySpec(_Strict):
+    name: str = Field(pattern=TOPO_NAME)
+    description: str = Field("", pattern=r"^[^\x00-\x09\x0b-\x1f]*$")
+    settings: Settings = Settings()
+    cities: list[CitySpec] = Field(min_length=1)
+    ases: list[ASSpec] = Field(min_length=1)
+    relationships: list[RelSpec] = []
+    links: list[LinkSpec] = []
+
+    @field_validator("links", mode="before")
+    @classmethod
+    def _links(cls, v: Any) -> Any:
+        return [LinkSpec.coerce(x) for x in v] if isinstance(v, list) else v
+
+
+@dataclass(frozen=True)
+class City:
+    id: str
+    name: str
+    lat: float
+    lon: float
+
+
+@dataclass(frozen=True)
+class AS:
+    id: str
+    asn: int
+    name: str
+    role: str
+    cities: tuple[str, ...]
+    index: int  # 1-based position in the file; drives the address plan
+
+
+@dataclass(frozen=True)
+class Router:
+    name: str
+    asid: str
+    city: str
+    index: int  # position among all routers, file order
+
+
+@dataclass(frozen=True)
+class Link:
+    a: str
+    b: str
+    latency_ms: float  # one way, each direction
+    index: int
+    overridden: bool = False
+
+    @property
+    def intra_as(self) -> bool:
+        return self.a.split("-")[0] == self.b.split("-")[0]
+
+
+def great_circle_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Haversine distance on a sphere of radius 6371 km."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+@dataclass
+class Topology:
+    """A validated topology: the single source every later layer reads."""
+
+    name: str
+    description: str
+    settings: Settings
+    cities: dict[str, City]
+    ases: dict[str, AS]
+    routers: dict[str, Router]
+    links: list[Link]
+    rels: dict[tuple[str, str], Rel]  # (us, neighbour) -> what neighbour is
+    path: Optional[Path] = None
+    _adj: dict[str, list[Link]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for r in self.routers:
+            self._adj[r] = []
+        for link in self.links:
+            self._adj[link.a].append(link)
+            self._adj[link.b].append(link)
+
+    # -- queries -----------------------------------------------------------
+    @property
+    def cdn(self) -> AS:
+        return next(a for a in self.ases.values() if a.role == "cdn")
+
+    def routers_of(self, asid: str) -> list[Router]:
+        return [r for r in self.routers.values() if r.asid == asid]
+
+    def links_of(self, router: str) -> list[Link]:
+        return self._adj[router]
+
+    def relation(self, us: str, them: str) -> Rel:
+        return self.rels[(us, them)]
+
+    def providers_of(self, asid: str) -> list[str]:
+        return [t for (u, t), r in self.rels.items() if u == asid and r == "provider"]
+
+    def clients(self) -> list[AS]:
+        return [a for a in self.ases.values() if a.role == "client"]
+
+    def transits(self) -> list[AS]:
+        return [a for a in self.ases.values() if a.role == "transit"]
+
+    def ibgp_groups(self, asid: str) -> list[list[str]]:
+        """Routers of an AS grouped by intra-AS connectivity (iBGP meshes)."""
+        members = {r.name for r in self.routers_of(asid)}
+        seen: set[str] = set()
+        groups = []
+        for r in sorted(members, key=lambda n: self.routers[n].index):
+            if r in seen:
+                continue
+            comp, todo = [], [r]
+            seen.add(r)
+            while todo:
+                cur = todo.pop()
+                comp.append(cur)
+                for link in self._adj[cur]:
+                    other = link.b if link.a == cur else link.a
+                    if other in members and other not in seen:
+                        seen.add(other)
+                        todo.append(other)
+            groups.append(sorted(comp, key=lambda n: self.routers[n].index))
+        return groups
+
+    def distance_km(self, city_a: str, city_b: str) -> float:
+        a, b = self.cities[city_a], self.cities[city_b]
+        return great_circle_km(a.lat, a.lon, b.lat, b.lon)
+
+    def valley_free_reach(self, src: str) -> set[str]:
+        """ASes whose prefixes ``src`` can reach under Gao–Rexford export.
+
+        A path climbs customer→provider links, crosses at most one peer link,
+        then descends provider→customer links; that is exactly what
+        valley-free export lets a route travel in reverse.
+        """
+        # state 0: still climbing; 1: crossed a peer or started descending
+        start = (src, 0)
+        seen = {start}
+        queue = deque([start])
+        while queue:
+            asid, state = queue.popleft()
+            for (u, t), rel in self.rels.items():
+                if u != asid:
+                    continue
+                if rel == "provider" and state == 0:
+                    nxt = (t, 0)
+                elif rel == "peer" and state == 0:
+                    nxt = (t, 1)
+                elif rel == "customer":
+                    nxt = (t, 1)
+                else:
+                    continue
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        return {a for a, _ in seen} - {src}
+
+
+def link_latency(settings: Settings, ca: City, cb: City) -> float:
+    """One-way latency of a link between two cities, in ms.
+
+    Same city: a fixed metro latency. Otherwise great-circle distance times
+    the path-inflation factor (fibre never runs straight) at 200 km/ms, plus
+    a fixed per-hop cost for the equipment at each end.
+    """
+    if ca.id == cb.id:
+        return round(settings.intra_city_ms, 3)
+    km = great_circle_km(ca.lat, ca.lon, cb.lat, cb.lon)
+    return round(km * settings.path_inflation / FIBRE_KM_PER_MS + settings.per_hop_ms, 3)
+
+
+def load_topology(path: str | Path) -> Topology:
+    """Read, validate and resolve a topology file."""
+    src = YamlSource.load(path, "topology")
+    try:
+        spec = TopologySpec.model_validate(src.data)
+    except ValidationError as exc:
+        raise shape_error(src, exc, TopologyError, TOPO_FIXES, "docs/topology.md") from None
+    return build_topology(spec, src)
+
+
+def build_topology(spec: TopologySpec, src: YamlSource) -> Topology:
+    """Resolve references and check the meaning of a shape-valid spec."""
+
+    def fail(msg: str, loc: tuple, fix: str) -> TopologyError:
+        return TopologyError(msg, file=src.path, key=key_path(loc), line=src.line_of(loc), fix=fix)
+
+    cities: dict[str, City] = {}
+    for i, c in enumerate(spec.cities):
+        if c.id in cities:
+            raise fail(f"duplicate city id '{c.id}'", ("cities", i, "id"), "give each city a unique id")
+        cities[c.id] = City(c.id, c.name, c.lat, c.lon)
+
+    ases: dict[str, AS] = {}
+    asns: dict[int, str] = {}
+    routers: dict[str, Router] = {}
+    for i, a in enumerate(spec.ases):
+        if a.id in ases:
+            raise fail(f"duplicate AS id '{a.id}'", ("ases", i, "id"), "give each AS a unique id")
+        if a.id in RESERVED_AS_IDS:
+            raise fail(f"AS id '{a.id}' is reserved (hosts are named 'h-<client>' and "
+                       "'e-<city>')", ("ases", i, "id"), "pick another id")
+        if a.asn in asns:
+            raise fail(f"duplicate ASN {a.asn} (already used by '{asns[a.asn]}')",
+                       ("ases", i, "asn"), "give each AS its own number")
+        if a.role == "client" and len(a.cities) != 1:
+            raise fail(f"client AS '{a.id}' lists {len(a.cities)} cities; a client network "
+                       "sits in exactly one city", ("ases", i, "cities"),
+                       "list one city, or model each site as its own client AS")
+        for j, cid in enumerate(a.cities):
+            if cid not in cities:
+                raise fail(f"unknown city '{cid}'", ("ases", i, "cities", j),
+                           f"use one of: {', '.join(cities)}; or add it under 'cities'")
+            name = f"{a.id}-{cid}"
+            if name in routers:
+                raise fail(f"city '{cid}' listed twice for AS '{a.id}'", ("ases", i, "cities", j),
+                           "list each city once")
+            if len(name) > MAX_NODE_NAME:
+                raise fail(f"router name '{name}' is longer than {MAX_NODE_NAME} characters "
+                           "(Linux limits interface names)", ("ases", i, "id"),
+                           "shorten the AS id or the city id")
+            routers[name] = Router(name, a.id, cid, len(routers))
+        ases[a.id] = AS(a.id, a.asn, a.name, a.role, tuple(a.cities), i + 1)
+        asns[a.asn] = a.id
+
+    cdns = [a for a in ases.values() if a.role == "cdn"]
+    if len(cdns) != 1:
+        raise fail(f"found {len(cdns)} ASes with role 'cdn'; exactly one is needed", ("ases",),
+                   "mark the CDN's AS with 'role: cdn' (and only that one)")
+
+    rels: dict[tuple[str, str], Rel] = {}
+    for i, r in enumerate(spec.relationships):
+        loc = ("relationships", i)
+        if r.peers is not None:
+            if r.provider or r.customer:
+                raise fail("a relationship is either 'peers: [a, b]' or 'provider:'/'customer:'",
+                           loc, "split it into two entries")
+            pairs = [(r.peers[0], r.peers[1], "peer"), (r.peers[1], r.peers[0], "peer")]
+            names = [(r.peers[0], loc + ("peers", 0)), (r.peers[1], loc + ("peers", 1))]
+        else:
+            if not (r.provider and r.customer):
+                raise fail("a relationship needs both 'provider' and 'customer' (or 'peers')",
+                           loc, "write {provider: X, customer: Y} or {peers: [X, Y]}")
+            pairs = [(r.customer, r.provider, "provider"), (r.provider, r.customer, "customer")]
+            names = [(r.provider, loc + ("provider",)), (r.customer, loc + ("customer",))]
+        for n, nloc in names:
+            if n not in ases:
+                raise fail(f"unknown AS '{n}'", nloc, f"use one of: {', '.join(ases)}")
+        if names[0][0] == names[1][0]:
+            raise fail(f"AS '{names[0][0]}' cannot have a relationship with itself", loc,
+                       "name two different ASes")
+        if (pairs[0][0], pairs[0][1]) in rels:
+            raise fail(f"ASes '{pairs[0][0]}' and '{pairs[0][1]}' already have a relationship",
+                       loc, "keep one relationship per pair of ASes")
+        for us, them, rel in pairs:
+            rels[(us, them)] = rel  # type: ignore[assignment]
+
+    links: list[Link] = []
+    seen_pairs: set[frozenset[str]] = set()
+    for i, lk in enumerate(spec.links):
+        loc = ("links", i)
+        for end in ("a", "b"):
+            rname = getattr(lk, end)
+            if rname not in routers:
+                raise fail(f"unknown router '{rname}'", loc + (end,),
+                           "routers are named '<as id>-<city id>' for each city an AS lists")
+        if lk.a == lk.b:
+            raise fail(f"link from '{lk.a}' to itself", loc, "join two different routers")
+        pair = frozenset((lk.a, lk.b))
+        if pair in seen_pairs:
+            raise fail(f"duplicate link {lk.a} -- {lk.b}", loc, "remove the second one")
+        seen_pairs.add(pair)
+        ra, rb = routers[lk.a], routers[lk.b]
+        if ra.asid != rb.asid:
+            if (ra.asid, rb.asid) not in rels:
+                raise fail(f"link joins ASes '{ra.asid}' and '{rb.asid}' which have no "
+                           "relationship", loc,
+                           "add {provider: X, customer: Y} or {peers: [X, Y]} under 'relationships'")
+        elif ases[ra.asid].role == "cdn":
+            raise fail("links between CDN PoPs are not modelled: each PoP is an island that "
+                       "announces on its own", loc, "remove the link")
+        if lk.latency_ms is not None:
+            lat, over = float(lk.latency_ms), True
+        else:
+            lat, over = link_latency(spec.settings, cities[ra.city], cities[rb.city]), False
+        links.append(Link(lk.a, lk.b, lat, i, over))
+
+    topo = Topology(spec.name, spec.description, spec.settings, cities, ases, routers, links,
+                    rels, src.path)
+    _check_meaning(topo, spec, fail)
+    return topo
+
+
+def _check_meaning(topo: Topology, spec: TopologySpec, fail: Any) -> None:
+    """Checks that need the whole graph: connectivity and reachability."""
+    as_loc = {a.id: ("ases", i) for i, a in enumerate(spec.ases)}
+    linked_pairs = {(topo.routers[lk.a].asid, topo.routers[lk.b].asid) for lk in topo.links}
+    linked_pairs |= {(b, a) for a, b in linked_pairs}
+    for (us, them), rel in topo.rels.items():
+        if (us, them) not in linked_pairs and us < them:
+            raise fail(f"ASes '{us}' and '{them}' have a relationship but no link",
+                       as_loc[us], f"add a link between a router of '{us}' and one of '{them}'")
+    for a in topo.ases.values():
+        if a.role == "transit" and len(topo.ibgp_groups(a.id)) > 1:
+            parts = " | ".join(",".join(g) for g in topo.ibgp_groups(a.id))
+            raise fail(f"transit AS '{a.id}' is split into disconnected parts: {parts}",
+                       as_loc[a.id], "add backbone links so its routers form one network")
+        if a.role == "client" and not topo.providers_of(a.id):
+            raise fail(f"client AS '{a.id}' has no provider", as_loc[a.id],
+                       f"add {{provider: <transit>, customer: {a.id}}} under 'relationships'")
+        if a.role != "client":
+            for r in topo.routers_of(a.id):
+                if not topo.links_of(r.name):
+                    raise fail(f"router '{r.name}' has no links", as_loc[a.id],
+                               "link it to another router or drop the city from the AS")
+    cdn = topo.cdn
+    if not any(topo.links_of(r.name) for r in topo.routers_of(cdn.id)):
+        raise fail(f"the CDN '{cdn.id}' has no PoP connected to any provider", as_loc[cdn.id],
+                   "link at least one PoP router to a transit router in its city")
+    if not topo.providers_of(cdn.id):
+        raise fail(f"the CDN '{cdn.id}' buys transit from nobody", as_loc[cdn.id],
+                   f"add {{provider: <transit>, customer: {cdn.id}}} under 'relationships'")
+    for a in topo.clients():
+        if cdn.id not in topo.valley_free_reach(a.id):
+            raise fail(f"client AS '{a.id}' cannot reach any CDN PoP by a valley-free path "
+                       "(routing policy would hide the CDN from it)", as_loc[a.id],
+                       "give it (or one of its providers) a provider or peer that reaches the CDN")
+
+
+def latency_table(topo: Topology) -> list[dict[str, Any]]:
+    """Rows for `anycastlab check`: one per link, with distance and latency."""
+    rows = []
+    for lk in topo.links:
+        ca, cb = topo.routers[lk.a].city, topo.routers[lk.b].city
+        rows.append({"a": lk.a, "b": lk.b, "km": round(topo.distance_km(ca, cb), 1),
+                     "one_way_ms": lk.latency_ms, "override": lk.overridden,
+                     "kind": "intra-AS" if lk.intra_as else _kind(topo, lk)})
+    return rows
+
+
+def _kind(topo: Topology, lk: Link) -> str:
+    rel = topo.relation(topo.routers[lk.a].asid, topo.routers[lk.b].asid)
+    return {"provider": "customer→provider", "customer": "provider→customer",
+            "peer": "peering"}[rel]
+

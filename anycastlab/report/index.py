@@ -1,0 +1,67 @@
+"""An index page over many scenario reports (``make scenarios``).
+
+One row per run folder under a directory: what the scenario is, the
+at-rest RTTs of global anycast and IPA, and for timelines the headline of
+each event (clients losing packets, worst loss window, worst recovery).
+"""
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from .write import _f
+
+
+def entry(folder: Path) -> dict[str, Any]:
+    data = json.loads((folder / "report.json").read_text())
+    first = data["phases"][0]["summary"]
+    ev_lines = []
+    for ev in (data.get("timeline") or {}).get("events", []):
+        parts = []
+        for s, label in (("global", "global"), ("ipa", "IPA")):
+            sm = ev["summary"][s]
+            parts.append(f"{label}: {sm['clients_losing']} losing, worst loss window "
+                         f"{_f(sm['loss_window_s']['worst'], '{:.2f}')} s, worst recovery "
+                         f"{_f(sm['stable_s']['worst'], '{:.2f}')} s")
+        ev_lines.append(f"{ev['label']} at {ev['t_s']:.0f} s — " + "; ".join(parts))
+    return {"folder": folder.name, "scenario": data["scenario"], "topology": data["topology"],
+            "description": data.get("description", ""), "created": data["created"],
+            "phase": data["phases"][0]["name"],
+            "global": (first["global"]["median_rtt_ms"], first["global"]["p90_rtt_ms"]),
+            "ipa": (first["ipa"]["median_rtt_ms"], first["ipa"]["p90_rtt_ms"]),
+            "events": ev_lines}
+
+
+def write_index(root: Path) -> Path:
+    """Write root/index.html (and index.md) linking every report under root."""
+    folders = sorted(p.parent for p in root.glob("*/report.json"))
+    if not folders:
+        raise InputError("no reports found", file=root,
+                         fix="run 'make scenarios' (or 'anycastlab scenario NAME --out DIR/NAME') first")
+    entries = [entry(f) for f in folders]
+    md = ["# anycastlab scenarios", "", "| scenario | topology | global median / p90 ms (first phase) | "
+          "IPA median / p90 ms | events |", "|---|---|---|---|---|"]
+    rows = []
+    for e in entries:
+        g = f"{_f(e['global'][0])} / {_f(e['global'][1])}"
+        i = f"{_f(e['ipa'][0])} / {_f(e['ipa'][1])}"
+        evs = "<br>".join(e["events"]) or "at rest"
+        md.append(f"| [{e['scenario']}]({e['folder']}/report.md) | {e['topology']} | {g} | {i} | {evs} |")
+        rows.append(
+            f"<tr><td><a href='{html.escape(e['folder'])}/report.html'>{html.escape(e['scenario'])}</a>"
+            f"<br><small>{html.escape(e['description'])}</small></td><td>{html.escape(e['topology'])}</td>"
+            f"<td>{g}</td><td>{i}</td><td>{'<br>'.join(html.escape(x) for x in e['events']) or 'at rest'}"
+            f"</td></tr>")
+    (root / "index.md").write_text("\n".join(md) + "\n")
+    style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
+             "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}")
+    out = root / "index.html"
+    out.write_text("<!doctype html><html><head><meta charset='utf-8'><title>anycastlab scenarios</title>"
+                   f"<style>{style}</style></head><body><h1>anycastlab scenarios</h1><table><thead><tr>"
+                   "<th>scenario</th><th>topology</th><th>global median / p90 ms (first phase)</th>"
+                   "<th>IPA median / p90 ms</th><th>events</th></tr></thead><tbody>"
+                   + "".join(rows) + "</tbody></table></body></html>\n")
+    return out
