@@ -60,3 +60,7 @@ class LabError(AnycastlabError):
 
 class ConvergenceTimeout(LabError):
     """BGP did not converge in time; the message names what is stuck."""
+
+
+class ShaperError(LabError, RuntimeError):
+    """A shaper request failed or the shaper could not be reached."""

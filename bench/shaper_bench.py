@@ -31,7 +31,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from anycastlab.agents.shaper import ShaperClient, iptables_rule_args  # noqa: E402
+from anycastlab.lab.links import ShaperClient, iptables_rule_args  # noqa: E402
 
 NS_A, NS_B = "acl-bench-a", "acl-bench-b"
 IP_A, IP_B = "10.99.0.1", "10.99.0.2"

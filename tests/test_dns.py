@@ -15,8 +15,12 @@ from pathlib import Path
 import pytest
 
 from anycastlab.config import powerdns
+from anycastlab.lab import dns as labdns
+from anycastlab.model import settings
+from anycastlab.model.addressing import provider_addresses
 from anycastlab.model.addressing import plan_addresses
-from anycastlab.analysis.baseline import Steering, allocate
+from anycastlab.analysis.baseline import allocate
+from anycastlab.model.settings import Steering
 from anycastlab.analysis.dns import event_timing, stage_summary
 from anycastlab.agents.resolver import Resolvers
 from anycastlab.measure.steering import SteeringLoop
@@ -50,7 +54,7 @@ def lua_weights(zone: str) -> dict[str, dict[str, int]]:
 
 
 def test_shares_become_exact_integer_weights(plan):
-    addrs = powerdns.provider_addresses(plan)
+    addrs = provider_addresses(plan)
     # shares as the steering loop makes them (allocate rounds to 6 decimals)
     cases = [allocate({"tra": a, "trb": b}, Steering(cap=c, floor=f))
              for a, b, c, f in [(0.4, -0.1, 0.9, 0.02), (0.1, 0.1, 0.7, 0.05), (-0.5, 0.5, 0.61, 0.0),
@@ -69,9 +73,9 @@ def test_rendered_zone_passes_pdnsutil_check_zone(plan, tmp_path):
     if not shutil.which("pdnsutil"):
         pytest.fail("pdnsutil is missing: run 'sudo make setup' (pdns-server)")
     powerdns.write_config(tmp_path, plan, "test")
-    zone = powerdns.Zone(tmp_path, plan, "tiny", 10)
+    zone = labdns.Zone(tmp_path, plan, "tiny", 10)
     zone.write(SHARES)
-    res = subprocess.run(["pdnsutil", f"--config-dir={tmp_path}", "check-zone", powerdns.ZONE],
+    res = subprocess.run(["pdnsutil", f"--config-dir={tmp_path}", "check-zone", settings.ZONE],
                          capture_output=True, text=True, cwd=tmp_path, timeout=30)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "0 errors" in res.stdout
@@ -87,18 +91,18 @@ def free_port() -> int:
 def scratch_server(plan, tmp_path):
     """A real pdns_server on 127.0.0.1 serving the rendered zone, where c1's
     subnet is 127.0.0.0/8 so that queries from here take c1's branch."""
-    powerdns.pdns_binary()
+    labdns.pdns_binary()
     plan.nodes["h-c1"].site_prefix = "127.0.0.0/8"
     port = free_port()
     powerdns.write_config(tmp_path, plan, "test", port=port, address="127.0.0.1")
-    zone = powerdns.Zone(tmp_path, plan, "tiny", 10)
+    zone = labdns.Zone(tmp_path, plan, "tiny", 10)
     zone.write({"c1": {"tra": 1.0}, "c2": {"trb": 1.0}})
     with open(tmp_path / "pdns.out", "wb") as log:
-        proc = subprocess.Popen(powerdns.server_command(), cwd=tmp_path, stdout=log,
+        proc = subprocess.Popen(labdns.server_command(), cwd=tmp_path, stdout=log,
                                 stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 10
-        while query(port, powerdns.NAMES["global"], timeout=0.2) is None:
+        while query(port, settings.NAMES["global"], timeout=0.2) is None:
             assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "pdns.out").read_text()
         yield zone, port
     finally:
@@ -120,14 +124,14 @@ def query(port: int, name: str, timeout: float = 1.0) -> str | None:
 
 def test_server_answers_per_subnet_and_reloads_without_restart(plan, scratch_server):
     zone, port = scratch_server
-    addrs = powerdns.provider_addresses(plan)
-    assert query(port, powerdns.NAMES["global"]) == plan.services.address(plan.services.global_prefix)
-    assert {query(port, powerdns.NAMES["ipa"]) for _ in range(20)} == {addrs["tra"]}
+    addrs = provider_addresses(plan)
+    assert query(port, settings.NAMES["global"]) == plan.services.address(plan.services.global_prefix)
+    assert {query(port, settings.NAMES["ipa"]) for _ in range(20)} == {addrs["tra"]}
     entry = zone.publish({"c1": {"trb": 1.0}})
     assert entry["ok"] and entry["serial"] == 2, entry
-    assert {query(port, powerdns.NAMES["ipa"]) for _ in range(20)} == {addrs["trb"]}
+    assert {query(port, settings.NAMES["ipa"]) for _ in range(20)} == {addrs["trb"]}
     entry = zone.publish({})  # no shares for anyone: every provider alike
-    seen = {query(port, powerdns.NAMES["ipa"]) for _ in range(60)}
+    seen = {query(port, settings.NAMES["ipa"]) for _ in range(60)}
     assert seen == set(addrs.values())  # P(missing one) = 2 * 0.5^60
 
 
@@ -140,12 +144,12 @@ def resolve_loop(res: Resolvers, sock: socket.socket, until: float) -> None:
 
 def test_stub_resolver_honours_ttl_and_counts_failures(plan, scratch_server, tmp_path):
     zone, port = scratch_server
-    tra = powerdns.provider_addresses(plan)["tra"]
+    tra = provider_addresses(plan)["tra"]
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.setblocking(False)
     out = open(tmp_path / "dns.csv", "w")
-    res = Resolvers({"c1": sock}, powerdns.NAMES, "127.0.0.1", port, timeout=1.0, prefetch=1.0, out=out)
+    res = Resolvers({"c1": sock}, settings.NAMES, "127.0.0.1", port, timeout=1.0, prefetch=1.0, out=out)
     t = time.time()
     assert res.address("c1", "ipa", t) == ""          # first query on its way: no probe yet
     resolve_loop(res, sock, time.time() + 2)
@@ -165,7 +169,7 @@ def test_stub_resolver_honours_ttl_and_counts_failures(plan, scratch_server, tmp
     assert res.address("c1", "ipa", t + 30) is None    # expired, its new query still out: unresolved
     assert res.counts["unresolved"] == 1
     resolve_loop(res, sock, time.time() + 2)
-    assert res.address("c1", "ipa", time.time()) == powerdns.provider_addresses(plan)["trb"]
+    assert res.address("c1", "ipa", time.time()) == provider_addresses(plan)["trb"]
     out.close()
     text = (tmp_path / "dns.csv").read_text().splitlines()
     assert text[0] == "t,client,name,status,answer,ttl,rtt_ms"
@@ -186,7 +190,7 @@ def test_steering_loop_ranks_like_the_model_and_survives_a_dead_server(plan, tmp
                     f"{'' if i % 4 == 0 else 'lon'}")
     samples.write_text("\n".join(rows) + "\n")
     powerdns.write_config(tmp_path, plan, "test")
-    zone = powerdns.Zone(tmp_path, plan, "tiny", 10)
+    zone = labdns.Zone(tmp_path, plan, "tiny", 10)
     st = Steering(window_s=2)
     loop = SteeringLoop(zone, samples, ["tra", "trb"], st, t0, -2.0, 0.0)
     loop.step()

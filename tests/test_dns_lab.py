@@ -16,6 +16,9 @@ import time
 import pytest
 
 from anycastlab.config import powerdns
+from anycastlab.lab import dns as labdns
+from anycastlab.model import settings
+from anycastlab.model.addressing import provider_addresses
 from anycastlab.model.addressing import DNS_HOST
 
 pytestmark = pytest.mark.lab
@@ -23,7 +26,7 @@ pytestmark = pytest.mark.lab
 
 def ask(lab, client: str, count: int, duration: float | None = None) -> dict:
     argv = [sys.executable, "-m", "anycastlab.agents.resolver", lab.plan.services.dns_address,
-            powerdns.NAMES["ipa"], str(count)] + ([str(duration)] if duration else [])
+            settings.NAMES["ipa"], str(count)] + ([str(duration)] if duration else [])
     return json.loads(lab.run(f"h-{client}", argv, timeout=120))
 
 
@@ -37,11 +40,11 @@ def test_dns_host_is_a_unicast_node_of_the_cdn_in_its_own_namespace(lab):
         assert (folder / f).exists(), f
     g = lab.plan.services.address(lab.plan.services.global_prefix)
     for c in ("c1", "c2", "c3"):  # every client reaches it through BGP
-        assert powerdns.query_address(lab, f"h-{c}", powerdns.NAMES["global"]) == g
+        assert labdns.query_address(lab, f"h-{c}", settings.NAMES["global"]) == g
 
 
 def test_answers_follow_the_shares_within_five_sigma(lab):
-    addrs = powerdns.provider_addresses(lab.plan)
+    addrs = provider_addresses(lab.plan)
     assert lab.zone.publish({"c1": {"tra": 0.7, "trb": 0.3}})["ok"]
     got = ask(lab, "c1", 1000)
     assert got["failed"] == 0
@@ -52,7 +55,7 @@ def test_answers_follow_the_shares_within_five_sigma(lab):
 
 
 def test_a_client_only_gets_addresses_of_its_own_allocation(lab):
-    addrs = powerdns.provider_addresses(lab.plan)
+    addrs = provider_addresses(lab.plan)
     assert lab.zone.publish({"c1": {"tra": 1.0}, "c2": {"trb": 1.0},
                              "c3": {"tra": 0.5, "trb": 0.5}})["ok"]
     assert set(ask(lab, "c1", 200)["answers"]) == {addrs["tra"]}
@@ -61,10 +64,10 @@ def test_a_client_only_gets_addresses_of_its_own_allocation(lab):
 
 
 def test_reload_changes_answers_and_no_query_fails_meanwhile(lab):
-    addrs = powerdns.provider_addresses(lab.plan)
+    addrs = provider_addresses(lab.plan)
     assert lab.zone.publish({"c1": {"tra": 1.0}})["ok"]
     argv = ["mnexec", "-a", str(lab.netns_pid("h-c1")), sys.executable, "-m", "anycastlab.agents.resolver",
-            lab.plan.services.dns_address, powerdns.NAMES["ipa"], "0", "4"]
+            lab.plan.services.dns_address, settings.NAMES["ipa"], "0", "4"]
     asker = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     serials, reloads, starts = [], [], []
     try:

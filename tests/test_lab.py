@@ -1,8 +1,6 @@
 """Lab tests on tiny.yaml: real namespaces, real BIRD, real packets (root)."""
 from __future__ import annotations
 
-import os
-import re
 import signal
 import subprocess
 import sys
@@ -11,6 +9,7 @@ import time
 import pytest
 
 from anycastlab.lab.lab import Lab
+from anycastlab.model.addressing import client_router_name
 from anycastlab.lab.record import RunRecord, list_runs
 
 from conftest import ROOT
@@ -56,7 +55,7 @@ def test_client_rtt_equals_path_bird_chose(lab):
         host = lab.plan.nodes[f"h-{a.id}"]
         src_ip = host.interfaces[0].ip
         for r in lab.plan.routers():
-            if r.asid == a.id or r.site_prefix not in lab.expected_prefixes(f"{a.id}-{a.cities[0]}"):
+            if r.asid == a.id or r.site_prefix not in lab.expected_prefixes(client_router_name(a)):
                 continue
             expected = expected_rtt(lab, host.name, src_ip, r.name, r.loopback)
             got = ping_median(lab, host.name, r.loopback)

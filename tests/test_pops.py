@@ -9,6 +9,7 @@ import pytest
 from anycastlab.measure import catchment
 
 from anycastlab.measure import explain
+from anycastlab.model.addressing import client_router_name
 
 pytestmark = pytest.mark.lab
 
@@ -32,7 +33,7 @@ def test_global_catchment_equals_bird_best_path(lab):
     g = lab.plan.services.address(lab.plan.services.global_prefix)
     rows = {r["client"]: r for r in catchment.measure(lab)}
     for c in lab.topo.clients():
-        hops = explain.walk(lab, f"{c.id}-{c.cities[0]}", g)
+        hops = explain.walk(lab, client_router_name(c), g)
         assert hops[-1].pop is not None, f"walk from {c.id} did not end at a PoP"
         assert rows[c.id]["schemes"]["global"]["pop"] == hops[-1].pop, c.id
     # the lesson of tiny: c2 in London is served from New York by policy

@@ -9,7 +9,9 @@ import time
 import pytest
 
 from anycastlab.measure import catchment
-from anycastlab.measure.rounds import ProbeSettings, read_samples, run_probes
+from anycastlab.measure.rounds import run_probes
+from anycastlab.model.settings import ProbeSettings
+from anycastlab.model.samples import read_samples
 from anycastlab.report.write import validate
 from anycastlab.measure.scenario import run_scenario
 from anycastlab.model.scenario import load_scenario
@@ -47,7 +49,7 @@ def test_baseline_ipa_comes_from_real_dns_answers(baseline):
     """IPA = the clients' probes to the addresses PowerDNS answered, drawn
     only from each client's own allocation; the share model stays beside it."""
     from anycastlab.analysis.baseline import median
-    from anycastlab.agents.resolver import read_dns
+    from anycastlab.model.samples import read_dns
 
     data, _, out = baseline
     assert data["dns"]["mode"] == "dns" and data["dns"]["resolutions"]["failed"] == 0

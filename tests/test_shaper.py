@@ -25,9 +25,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from anycastlab.agents.shaper import (  # noqa: E402
-    Line, QueueSpec, Scheduler, Shaper, ShaperClient, ShaperError, _Bound,
-    iptables_rule_args, validate_spec,
+    Line, QueueSpec, Scheduler, Shaper, _Bound, validate_spec,
 )
+from anycastlab.errors import ShaperError  # noqa: E402
+from anycastlab.lab.links import ShaperClient, iptables_rule_args  # noqa: E402
 
 
 class FakePacket:

@@ -11,7 +11,7 @@ from anycastlab.analysis import bgplog
 
 from anycastlab.report import write as report
 from anycastlab.analysis import timeline as T
-from anycastlab.analysis.baseline import Steering
+from anycastlab.model.settings import Steering
 from anycastlab.measure.timeline import analyse_run
 
 T0 = 1_800_000_000.0

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from anycastlab.config.powerdns import provider_addresses
-from anycastlab.measure.rounds import read_samples
-from anycastlab.agents.resolver import read_dns
+from anycastlab.model.addressing import provider_addresses
+from anycastlab.model.samples import read_samples
+from anycastlab.model.samples import read_dns
 from anycastlab.report.write import validate
 from anycastlab.measure.scenario import run_scenario
 from anycastlab.model.scenario import load_scenario

@@ -18,7 +18,7 @@ import sys
 import time
 import uuid
 
-from .responder import PORT
+from ..model.settings import RESPONDER_PORT as PORT
 
 
 def probe_rounds(targets: dict[str, str], timeout: float, tries: int, rounds: int) -> dict:

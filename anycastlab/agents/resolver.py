@@ -21,11 +21,9 @@ Every query is a row of ``dns.csv``: send time, client, name, status
 """
 from __future__ import annotations
 
-import csv
 import random
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any, Optional
 
 import dns.flags
@@ -33,7 +31,7 @@ import dns.message
 import dns.rcode
 import dns.rdatatype
 
-DNS_FIELDS = ["t", "client", "name", "status", "answer", "ttl", "rtt_ms"]
+from ..model.samples import DNS_FIELDS
 
 
 @dataclass
@@ -126,18 +124,6 @@ class Resolvers:
              rtt: Optional[float]) -> None:
         self.out.write(f"{t:.6f},{client},{name},{status},{answer},{ttl},"
                        f"{'' if rtt is None else f'{rtt:.3f}'}\n")
-
-
-def read_dns(path: Path) -> list[dict[str, Any]]:
-    """dns.csv back into rows (ttl and rtt_ms None when there was no answer)."""
-    out = []
-    with open(path, newline="") as f:
-        for r in csv.DictReader(f):
-            out.append({"t": float(r["t"]), "client": r["client"], "name": r["name"],
-                        "status": r["status"], "answer": r["answer"] or None,
-                        "ttl": int(r["ttl"]) if r["ttl"] else None,
-                        "rtt_ms": float(r["rtt_ms"]) if r["rtt_ms"] else None})
-    return out
 
 
 def ask_many(server: str, name: str, count: int, timeout: float = 1.0, port: int = 53,

@@ -19,7 +19,7 @@ import socket
 import sys
 from pathlib import Path
 
-PORT = 7777
+from ..model.settings import RESPONDER_PORT as PORT
 
 
 def serve(pop: str, addrs: list[str], port: int, ready: Path | None = None) -> None:

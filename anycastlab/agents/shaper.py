@@ -38,19 +38,14 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import LabError
-from ..lab.ipc import connect_unix
+from ..errors import ShaperError
+from .netns import libc, setns
 
-CLONE_NEWNET = 0x40000000
 DEFAULT_MAX_LEN = 8192            # kernel queue length; held packets count toward it
 DEFAULT_SOCK_LEN = 8 * 1024 * 1024  # netlink rcvbuf so bursts are not dropped
 READ_BUDGET = 256                 # packets read per queue per loop turn (fairness)
 MAX_LEAD = 0.5e-3                 # cap on the timer-lateness compensation
 _MAX_LINE = 1 << 16
-
-
-class ShaperError(LabError, RuntimeError):
-    """A shaper request failed or the shaper could not be reached."""
 
 
 @dataclass(frozen=True)
@@ -102,24 +97,6 @@ def validate_spec(data: dict) -> list[QueueSpec]:
         pairs[(q.netns_pid, q.queue)] = q.key
         out.append(q)
     return out
-
-
-def iptables_rule_args(ifname: str, queue: int, action: str = "-A", *,
-                       bypass: bool = False) -> list[str]:
-    """argv for the per-interface NFQUEUE rule (run it inside the node's netns).
-
-    bypass=True adds --queue-bypass: traffic flows undelayed if no shaper is bound,
-    instead of being dropped (the default makes a dead shaper loud).
-    """
-    if action not in ("-A", "-D"):
-        raise ValueError(f"action must be '-A' or '-D', not {action!r}")
-    if not ifname or len(ifname) > 15 or any(c in ifname for c in " /\t\n"):
-        raise ValueError(f"bad interface name {ifname!r}")
-    if isinstance(queue, bool) or not isinstance(queue, int) or not 0 <= queue <= 65535:
-        raise ValueError(f"queue must be an int in 0..65535, not {queue!r}")
-    argv = ["iptables", "-t", "mangle", action, "POSTROUTING", "-o", ifname,
-            "-j", "NFQUEUE", "--queue-num", str(queue)]
-    return argv + ["--queue-bypass"] if bypass else argv
 
 
 class Line:
@@ -205,23 +182,6 @@ class Scheduler:
 
 
 # ---------------------------------------------------------------- Linux glue
-_libc: ctypes.CDLL | None = None
-
-
-def _c() -> ctypes.CDLL:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    return _libc
-
-
-def _setns(fd: int) -> None:
-    """os.setns only exists from Python 3.12, hence ctypes."""
-    if _c().setns(fd, CLONE_NEWNET) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"setns: {os.strerror(err)}")
-
-
 class _Timespec(ctypes.Structure):
     _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
 
@@ -234,7 +194,7 @@ class _Timer:
     """timerfd on CLOCK_MONOTONIC (= time.monotonic): epoll timeouts round up to 1 ms."""
 
     def __init__(self) -> None:
-        self.fd = _c().timerfd_create(1, os.O_NONBLOCK | os.O_CLOEXEC)
+        self.fd = libc().timerfd_create(1, os.O_NONBLOCK | os.O_CLOEXEC)
         if self.fd < 0:
             raise OSError(ctypes.get_errno(), "timerfd_create")
         self.armed: float | None = None
@@ -246,7 +206,7 @@ class _Timer:
             return
         ns = 0 if when is None else max(1, math.ceil(when * 1e9))  # 0 disarms
         self._its.it_value.tv_sec, self._its.it_value.tv_nsec = divmod(ns, 1_000_000_000)
-        _c().timerfd_settime(self.fd, 1, self._ref, None)  # 1 = TFD_TIMER_ABSTIME
+        libc().timerfd_settime(self.fd, 1, self._ref, None)  # 1 = TFD_TIMER_ABSTIME
         self.armed = when
 
     def fired(self) -> None:
@@ -336,7 +296,7 @@ class Shaper:
 
     def _go_home(self) -> None:
         try:
-            _setns(self._home)
+            setns(self._home)
         except OSError as e:  # would leave us in a node's namespace: unrecoverable
             raise RuntimeError(f"cannot return to own netns: {e}") from e
 
@@ -363,7 +323,7 @@ class Shaper:
             offer(line, pkt, mono() - self.bias)
 
         try:
-            _setns(nsfd)
+            setns(nsfd)
             try:
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always")
@@ -443,7 +403,7 @@ class Shaper:
 
     def _kernel_stats(self, b: _Bound) -> dict[str, int] | None:
         """Kernel-side drops (queue full / socket full) live in the node's /proc/net."""
-        _setns(b.nsfd)
+        setns(b.nsfd)
         try:
             with open("/proc/thread-self/net/netfilter/nfnetlink_queue") as f:
                 rows = [r.split() for r in f]
@@ -570,53 +530,6 @@ class Shaper:
         self._ep.close()
         for fd in (self._timer.fd, self._wake_r, self._wake_w, self._home):
             os.close(fd)
-
-
-# ---------------------------------------------------------------- client
-class ShaperClient:
-    """Tiny blocking client: one connection per request keeps it robust to restarts."""
-
-    def __init__(self, control_path: str, timeout: float = 5.0) -> None:
-        self.control_path, self.timeout = control_path, timeout
-
-    def request(self, msg: dict) -> dict:
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                s.settimeout(self.timeout)
-                connect_unix(s, self.control_path)
-                s.sendall(json.dumps(msg).encode() + b"\n")
-                buf = b""
-                while not buf.endswith(b"\n"):
-                    chunk = s.recv(65536)
-                    if not chunk:
-                        raise ShaperError(f"shaper at {self.control_path} closed the connection")
-                    buf += chunk
-        except OSError as e:
-            raise ShaperError(f"cannot talk to shaper at {self.control_path}: {e}") from e
-        try:
-            reply = json.loads(buf)
-        except ValueError as e:
-            raise ShaperError(f"bad reply from shaper at {self.control_path}: {e}") from e
-        if not isinstance(reply, dict) or not reply.get("ok"):
-            err = reply.get("error") if isinstance(reply, dict) else reply
-            raise ShaperError(f"shaper refused {msg.get('op')!r}: {err}")
-        return reply
-
-    def ping(self) -> None:
-        self.request({"op": "ping"})
-
-    def set_delay(self, key: str, ms: float) -> None:
-        self.request({"op": "set", "key": key, "delay_ms": ms})
-
-    def set_down(self, key: str, down: bool) -> None:
-        self.request({"op": "down" if down else "up", "key": key})
-
-    def add(self, key: str, netns_pid: int, queue: int, delay_ms: float) -> None:
-        self.request({"op": "add", "key": key, "netns_pid": netns_pid, "queue": queue,
-                      "delay_ms": delay_ms})
-
-    def stats(self, kernel: bool = False) -> dict[str, dict]:
-        return self.request({"op": "stats", "kernel": kernel})["queues"]
 
 
 # ---------------------------------------------------------------- CLI

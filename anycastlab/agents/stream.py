@@ -36,26 +36,15 @@ import json
 import os
 import selectors
 import socket
-import subprocess
 import sys
 import time
 from collections import deque
 from pathlib import Path
 from typing import Any
 
-from ..errors import LabError
-from ..measure.rounds import FIELDS
+from ..model.samples import FIELDS
+from .netns import enter, setns
 from .resolver import Resolvers
-from .shaper import _setns as setns
-
-
-
-def _enter(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        setns(fd)
-    finally:
-        os.close(fd)
 
 
 def open_sockets(clients: dict[str, int]) -> dict[str, socket.socket]:
@@ -64,7 +53,7 @@ def open_sockets(clients: dict[str, int]) -> dict[str, socket.socket]:
     own = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
         for client, pid in clients.items():
-            _enter(f"/proc/{pid}/ns/net")
+            enter(f"/proc/{pid}/ns/net")
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
             s.bind(("0.0.0.0", 0))
@@ -209,69 +198,6 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
         dns_out.close()
         counts.update(res.counts)
     return counts
-
-
-class Stream:
-    """The runner's handle on a running stream process (recorded in the lab's run)."""
-
-    def __init__(self, lab: Any, out: Path, interval: float, timeout: float,
-                 clients: list[str] | None = None, max_s: float = 3600, *,
-                 dns: Any = None, measure: bool = True) -> None:
-        """``dns`` (DnsSettings): clients resolve the steering names and probe
-        their answers (``dns.csv`` beside ``out``); ``measure``: also probe
-        every P_k and U_p by address (the CDN's measurements)."""
-        from ..model.addressing import client_host_name
-        from ..config.powerdns import NAMES
-        from ..measure.rounds import targets
-        from ..lab.record import ProcEntry
-
-        assert lab.record is not None
-        names = clients or [a.id for a in lab.topo.clients()]
-        folder = lab.record.folder
-        self.ready = folder / "stream.ready"
-        self.ready.unlink(missing_ok=True)
-        tgs: list[dict[str, str]] = targets(lab.plan) if measure else []
-        if dns is not None:  # IPA's probes go where the client's answer points
-            tgs = tgs + [{"name": "ipa"}]
-        spec = {"clients": {c: lab.netns_pid(client_host_name(c)) for c in names},
-                "targets": tgs, "interval": interval, "timeout": timeout,
-                "out": str(out.resolve()), "max_s": max_s, "ready": str(self.ready)}
-        self.dns_out = out.resolve().parent / "dns.csv" if dns is not None else None
-        if dns is not None:
-            spec["dns"] = {"server": lab.plan.services.dns_address, "names": {"ipa": NAMES["ipa"]},
-                           "timeout": dns.timeout_s, "prefetch": dns.prefetch_s,
-                           "out": str(self.dns_out)}
-        (folder / "stream.json").write_text(json.dumps(spec, indent=1))
-        cmd = [sys.executable, "-m", "anycastlab.agents.stream", str(folder / "stream.json")]
-        self.log = folder / "stream.out"
-        with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log,
-                                         stderr=subprocess.STDOUT,
-                                         env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])})
-        lab.record.add_daemon(ProcEntry.of("stream", self.proc.pid, None, cmd))
-        deadline = time.monotonic() + 20
-        while not self.ready.exists():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.proc.kill()
-                raise LabError("the probe stream did not start", file=self.log, fix="see that log")
-            time.sleep(0.02)
-        self.t_start = float(self.ready.read_text())
-
-    def stop(self, timeout: float) -> dict[str, int]:
-        """Stop sending, let pending probes answer or expire; return the counts."""
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=timeout + 10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            raise LabError("the probe stream did not stop", file=self.log) from None
-        text = self.log.read_text().strip().splitlines()
-        if self.proc.returncode != 0 or not text:
-            raise LabError(f"the probe stream failed (exit {self.proc.returncode})", file=self.log,
-                           fix="see that log")
-        return json.loads(text[-1])
 
 
 def main() -> int:

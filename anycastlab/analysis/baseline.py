@@ -20,29 +20,10 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from dataclasses import dataclass
 from typing import Any, Iterable, Optional
 
+from ..model.settings import Steering
 from ..model.topology import FIBRE_KM_PER_MS, Topology, great_circle_km
-
-
-@dataclass(frozen=True)
-class Steering:
-    """How IPA turns WAN scores into traffic shares.
-
-    cap 0.9: the top provider takes 90 % of a client network's traffic,
-    never all of it (the post's "never all-in": if the favourite fails, at
-    most 90 % is stranded and the alternatives are known to work); floor
-    0.02: every other reachable provider keeps 2 %, enough fresh samples to
-    keep ranking it without sending much traffic down a slow path; bias 2:
-    what remains is split among the others by wins^2, favouring the near
-    winners over a linear split.
-    """
-
-    cap: float = 0.9
-    floor: float = 0.02
-    bias: float = 2.0
-    window_s: float = 5.0   # through a timeline: shares recomputed from each window's samples
 
 
 def percentile(values: Iterable[float], q: float) -> Optional[float]:
@@ -245,8 +226,7 @@ def summarize(clients: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 def analyse(topo: Topology, providers: list[str], rows: list[dict[str, Any]],
             steering: Steering = Steering()) -> dict[str, Any]:
     """The ``clients`` and ``summary`` of one phase."""
-    from ..model.addressing import plan_addresses
-    from ..config.powerdns import provider_addresses
+    from ..model.addressing import plan_addresses, provider_addresses
 
     per: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for r in rows:

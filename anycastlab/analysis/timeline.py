@@ -31,7 +31,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from .baseline import Steering, allocate, median, mode, wan
+from ..model.settings import Steering
+from .baseline import allocate, median, mode, wan
 
 Sample = tuple[float, Optional[float], Optional[str]]          # t, rtt_ms, pop
 Point = tuple[float, Optional[float], float, Optional[str]]    # t, rtt_ms, lost, pop

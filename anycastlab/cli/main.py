@@ -46,7 +46,13 @@ class RichProgress:
     """Progress bars for the long steps of bringing a lab up."""
 
     def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.progress = Progress(TextColumn("{task.description:<18}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(), console=console,
@@ -140,8 +146,8 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from ..model.addressing import plan_addresses
     from ..config.bird import check_config, render_all
+    from ..model.addressing import plan_addresses
 
     topo = _topology(args.topology)
     plan = plan_addresses(topo)
@@ -292,8 +298,8 @@ def _lab_for(args: argparse.Namespace, topo_name: Optional[str]):  # type: ignor
 
 
 def cmd_catchment(args: argparse.Namespace) -> int:
-    from ..measure import catchment
     from ..lab.lab import Lab, require_root
+    from ..measure import catchment
 
     topo = _topology(args.topology)
     require_root("'anycastlab catchment'")
@@ -409,9 +415,9 @@ def _target(lab, text: str) -> str:  # type: ignore[no-untyped-def]
 
 def cmd_scenario(args: argparse.Namespace) -> int:
     from ..lab.lab import require_root
-    from ..report.write import SUMMARY_HEAD_SHORT, summary_rows
     from ..measure.scenario import default_out, run_scenario
     from ..model.scenario import load_scenario
+    from ..report.write import SUMMARY_HEAD_SHORT, summary_rows
 
     scn = load_scenario(args.scenario, args.topology, steering=args.steering, ttl=args.ttl)
     require_root("'anycastlab scenario'")
@@ -468,9 +474,9 @@ def cmd_index(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ..analysis.baseline import Steering
-    from ..report.write import SUMMARY_HEAD_SHORT, summary_rows
     from ..measure.scenario import reanalyse
+    from ..model.settings import Steering
+    from ..report.write import SUMMARY_HEAD_SHORT, summary_rows
 
     folder = Path(args.run)
     if not (folder / "samples.csv").is_file():
@@ -478,8 +484,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                          fix="give a folder written by 'anycastlab scenario'")
     steering = None
     if any(v is not None for v in (args.cap, args.floor, args.bias, args.window)):
-        from ..report.compare import load_report
         from ..model.scenario import check_steering
+        from ..report.compare import load_report
 
         base = Steering(**load_report(str(folder))["steering"])
         s = replace(base, **{k: v for k, v in (("cap", args.cap), ("floor", args.floor),

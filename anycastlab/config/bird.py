@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..model.addressing import AddressPlan, Node, edge_host_name
 from ..errors import EnvironmentProblem, LabError
-from .render import render_template
+from ..model.addressing import AddressPlan, Node, edge_host_name
 from ..model.topology import Topology
+from .render import render_template
 
 # Relationship of the neighbour -> (BIRD local role, tag, local preference).
 # Customers pay, so their routes win; peers are free; providers cost money.

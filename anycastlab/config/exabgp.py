@@ -13,36 +13,21 @@ from __future__ import annotations
 
 import json
 import shutil
-import socket
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..model.addressing import AddressPlan, edge_host_name
-from .bird import EXPORT_TO
 from ..errors import EnvironmentProblem, LabError
-from .render import SPEAKER_TEMPLATES, render_template
-from ..agents.responder import PORT
-from ..lab.ipc import connect_unix
+from ..model.addressing import AddressPlan, edge_host_name
+from ..model.settings import RESPONDER_PORT as PORT
+from ..model.settings import Health
 from ..model.topology import Topology
+from .bird import EXPORT_TO
+from .render import SPEAKER_TEMPLATES, render_template
 
 API_SCRIPT = SPEAKER_TEMPLATES / "api.py"
-
-
-@dataclass(frozen=True)
-class Health:
-    """Health check of the local responder, as ``exabgp healthcheck`` does it.
-
-    Withdrawal happens at most ``fall * interval + timeout`` seconds after
-    the responder stops answering (1.3 s with the defaults).
-    """
-
-    interval: float = 0.5
-    timeout: float = 0.3
-    fall: int = 2
-    rise: int = 2
 
 
 def export_communities(topo: Topology, providers: list[str]) -> list[str]:
@@ -121,34 +106,3 @@ def write_speaker_files(topo: Topology, plan: AddressPlan, pop: str, workdir: Pa
     conf = workdir / "exabgp.conf"
     conf.write_text(render_speaker(topo, plan, pop, workdir))
     return conf
-
-
-class SpeakerClient:
-    """Commands to one PoP's API process (withdraw/announce/status)."""
-
-    def __init__(self, path: Path, timeout: float = 5.0) -> None:
-        self.path = path
-        self.timeout = timeout
-
-    def request(self, msg: dict[str, Any]) -> dict[str, Any]:
-        try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                s.settimeout(self.timeout)
-                connect_unix(s, self.path)
-                s.sendall((json.dumps(msg) + "\n").encode())
-                reply = json.loads(s.makefile("r").readline())
-        except (OSError, ValueError) as exc:
-            raise LabError(f"cannot reach the speaker: {exc}", file=self.path,
-                           fix="is the lab up and ExaBGP running on that PoP?") from None
-        if not reply.get("ok"):
-            raise LabError(f"speaker refused {msg}: {reply.get('error')}", file=self.path)
-        return reply
-
-    def withdraw(self, what: str) -> dict[str, Any]:
-        return self.request({"op": "withdraw", "what": what})
-
-    def announce(self, what: str) -> dict[str, Any]:
-        return self.request({"op": "announce", "what": what})
-
-    def status(self) -> dict[str, Any]:
-        return self.request({"op": "status"})

@@ -14,16 +14,15 @@ Backends:
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
-from ..errors import EnvironmentProblem, LabError
+from ..errors import EnvironmentProblem, LabError, ShaperError
+from .ipc import JsonLineClient
 from .record import ProcEntry
+from .spawn import spawn_agent
 
 if TYPE_CHECKING:
     from ..model.addressing import Interface
@@ -109,8 +108,7 @@ class UserspaceBackend(LinkBackend):
     def start(self, intfs, folder, netns_pid, record):  # type: ignore[no-untyped-def]
         import json
 
-        from ..agents import shaper
-
+        
         spec = []
         per_node: dict[str, list[str]] = {}
         for intf in intfs:
@@ -119,31 +117,18 @@ class UserspaceBackend(LinkBackend):
             spec.append({"key": intf.name, "netns_pid": netns_pid(intf.node), "queue": q,
                          "delay_ms": intf.latency_ms})
             per_node.setdefault(intf.node, []).append(" ".join(
-                shaper.iptables_rule_args(intf.name, q)[3:]))
+                iptables_rule_args(intf.name, q)[3:]))
         spec_path, ctl, ready = folder / "shaper.json", folder / "shaper.sock", folder / "shaper.ready"
         spec_path.write_text(json.dumps({"queues": spec}, indent=1))
-        log = open(folder / "shaper.log", "wb")
         # run in the run folder with relative paths: socket paths must stay short
-        cmd = [sys.executable, "-m", "anycastlab.agents.shaper", "--spec", spec_path.name,
-               "--control", ctl.name, "--ready", ready.name]
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-        self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd=folder, env=env)
-        log.close()
-        self.entry = ProcEntry.of("shaper", self.proc.pid, None, cmd)
-        record(self.entry)
-        deadline = time.monotonic() + 30
-        while not ready.exists():
-            if self.proc.poll() is not None:
-                text = (folder / "shaper.log").read_text(errors="replace").strip()
-                raise LabError(f"the userspace shaper exited: {text[-500:]}",
-                               file=folder / "shaper.log",
-                               fix="check that NetfilterQueue is installed ('make setup')")
-            if time.monotonic() > deadline:
-                raise LabError("the userspace shaper did not become ready in 30 s",
-                               file=folder / "shaper.log", fix="see the log")
-            time.sleep(0.02)
-        self.client = shaper.ShaperClient(str(ctl))
+        self.proc = spawn_agent("shaper", "shaper", ["--spec", spec_path.name, "--control", ctl.name,
+                                                     "--ready", ready.name],
+                                log=folder / "shaper.log", record=record, ready=ready, timeout=30,
+                                what="the userspace shaper",
+                                fix="check that NetfilterQueue is installed ('make setup')",
+                                start_new_session=True, cwd=folder)
+        self.entry = ProcEntry.of("shaper", self.proc.pid, None, list(self.proc.args))
+        self.client = ShaperClient(str(ctl))
         # the queues have a listener now: only then may packets be queued
         for node, rules in per_node.items():
             text = "*mangle\n" + "\n".join(rules) + "\nCOMMIT\n"
@@ -153,9 +138,8 @@ class UserspaceBackend(LinkBackend):
             self.runner.run(node, ["iptables-restore", "--noflush", str(rules_file)])
 
     def attach(self, folder: Path) -> None:
-        from ..agents import shaper
-
-        self.client = shaper.ShaperClient(str(folder / "shaper.sock"))
+        
+        self.client = ShaperClient(str(folder / "shaper.sock"))
 
     def set_delay(self, intf, ms):  # type: ignore[no-untyped-def]
         assert self.client is not None
@@ -179,3 +163,45 @@ class UserspaceBackend(LinkBackend):
 
 def make_backend(name: str, runner: NodeRunner) -> LinkBackend:
     return {"netem": NetemBackend, "userspace": UserspaceBackend}[name](runner)
+
+
+def iptables_rule_args(ifname: str, queue: int, action: str = "-A", *,
+                       bypass: bool = False) -> list[str]:
+    """argv for the per-interface NFQUEUE rule (run it inside the node's netns).
+
+    bypass=True adds --queue-bypass: traffic flows undelayed if no shaper is bound,
+    instead of being dropped (the default makes a dead shaper loud).
+    """
+    if action not in ("-A", "-D"):
+        raise ValueError(f"action must be '-A' or '-D', not {action!r}")
+    if not ifname or len(ifname) > 15 or any(c in ifname for c in " /\t\n"):
+        raise ValueError(f"bad interface name {ifname!r}")
+    if isinstance(queue, bool) or not isinstance(queue, int) or not 0 <= queue <= 65535:
+        raise ValueError(f"queue must be an int in 0..65535, not {queue!r}")
+    argv = ["iptables", "-t", "mangle", action, "POSTROUTING", "-o", ifname,
+            "-j", "NFQUEUE", "--queue-num", str(queue)]
+    return argv + ["--queue-bypass"] if bypass else argv
+
+
+# ---------------------------------------------------------------- client
+class ShaperClient(JsonLineClient):
+    """Control of the link engine (delay, down/up, stats), one request per connection."""
+
+    what = "shaper"
+    error = ShaperError
+
+    def ping(self) -> None:
+        self.request({"op": "ping"})
+
+    def set_delay(self, key: str, ms: float) -> None:
+        self.request({"op": "set", "key": key, "delay_ms": ms})
+
+    def set_down(self, key: str, down: bool) -> None:
+        self.request({"op": "down" if down else "up", "key": key})
+
+    def add(self, key: str, netns_pid: int, queue: int, delay_ms: float) -> None:
+        self.request({"op": "add", "key": key, "netns_pid": netns_pid, "queue": queue,
+                      "delay_ms": delay_ms})
+
+    def stats(self, kernel: bool = False) -> dict[str, dict]:
+        return self.request({"op": "stats", "kernel": kernel})["queues"]

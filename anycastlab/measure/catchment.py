@@ -10,9 +10,9 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ..model.addressing import client_host_name
-from .explain import parse_routes
+from ..model.addressing import client_host_name, client_router_name
 from ..model.topology import great_circle_km
+from .explain import parse_routes
 
 
 def probe_from(lab: Any, host: str, targets: dict[str, str], timeout: float = 2.0,
@@ -50,7 +50,7 @@ def measure(lab: Any, include_unicast: bool = False) -> list[dict[str, Any]]:
         targets.update({f"unicast:{c}": sv.address(p) for c, p in sv.pop_prefixes.items()})
 
     def one(client: Any) -> dict[str, Any]:
-        router = f"{client.id}-{client.cities[0]}"
+        router = client_router_name(client)
         res = probe_from(lab, client_host_name(client.id), targets,
                          rounds=5 if include_unicast else 1)
         schemes = {name: {**r, "as_path": as_path(lab, router, targets[name])}

@@ -16,7 +16,6 @@ from typing import Any, Optional
 
 from ..model.addressing import edge_host_name
 
-
 REL = {1: "customer", 2: "peer", 3: "provider", 0: "own"}
 ORIGIN = {"IGP": 0, "EGP": 1, "Incomplete": 2}
 

@@ -13,24 +13,13 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from ..model.addressing import client_host_name
 from ..errors import LabError
-
-FIELDS = ["t", "client", "target", "scheme", "proto", "rtt_ms", "lost", "pop"]
-
-
-@dataclass(frozen=True)
-class ProbeSettings:
-    count: int = 10          # rounds per client; each round probes every target once
-    interval_s: float = 0.2  # between rounds
-    timeout_s: float = 1.5   # wait for answers to a round (world's longest RTT is ~0.45 s)
-    concurrency: int = 4     # clients probing at the same time (2 cores)
-    udp: bool = True
-    icmp: bool = True
+from ..model.addressing import client_host_name
+from ..model.samples import FIELDS
+from ..model.settings import ProbeSettings
 
 
 def targets(plan: Any) -> list[dict[str, str]]:
@@ -96,21 +85,3 @@ def run_probes(lab: Any, settings: ProbeSettings, out: Path,
              "lost": sum(1 for r in rows if r["rtt_ms"] is None),
              "probes_per_s": round(len(rows) / elapsed, 1) if elapsed else None}
     return rows, stats
-
-
-def read_samples(path: Path) -> list[dict[str, Any]]:
-    """samples.csv back into rows (lost probes have rtt_ms None)."""
-    out = []
-    with open(path, newline="") as f:
-        for i, r in enumerate(csv.DictReader(f), start=2):
-            try:
-                out.append({"t": float(r["t"]), "client": r["client"], "target": r["target"],
-                            "scheme": r["scheme"], "proto": r["proto"],
-                            "rtt_ms": None if r["lost"] == "1" else float(r["rtt_ms"]),
-                            "pop": r["pop"] or None})
-            except (TypeError, ValueError, KeyError):
-                from ..errors import InputError
-
-                raise InputError("a broken row in the samples", file=path, line=i,
-                                 fix="the file was cut or edited; re-run the scenario") from None
-    return out

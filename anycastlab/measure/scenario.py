@@ -9,16 +9,15 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..analysis import baseline as analysis
-
-from ..report import write as report
 from ..errors import LabError
 from ..lab.lab import Lab
-from .rounds import read_samples, run_probes
-from ..agents.resolver import read_dns
-from ..agents.stream import Stream
 from ..lab.record import DEFAULT_RUNS_DIR
+from ..model.samples import read_dns, read_samples
 from ..model.scenario import Scenario
 from ..model.topology import load_topology
+from ..report import write as report
+from .rounds import run_probes
+from .stream import Stream
 
 Progress = Callable[[str, int, int], None]
 
@@ -130,7 +129,8 @@ def rest_dns(lab: Lab, scn: Scenario, out: Path, rows: list[dict[str, Any]],
 def dns_section(settings: Any, plan: Any, dns_rows: list[dict[str, Any]]) -> dict[str, Any]:
     """report.json's ``dns``: how IPA was steered and what resolution did."""
     from ..analysis.dns import summary
-    from ..config.powerdns import NAMES, provider_addresses
+    from ..model.addressing import provider_addresses
+    from ..model.settings import NAMES
 
     if settings is None:
         return {"mode": "model"}

@@ -21,9 +21,9 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any, Optional
 
-from ..analysis.baseline import Steering
-from ..config.powerdns import Zone
 from ..analysis.timeline import rank
+from ..lab.dns import Zone
+from ..model.settings import Steering
 
 
 class CsvTail:

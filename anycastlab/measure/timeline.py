@@ -12,16 +12,13 @@ import time
 from typing import Any, Callable, Optional
 
 from ..analysis import baseline as analysis
-
 from ..analysis import bgplog
-
-from ..model import events
-from .rounds import read_samples
-from ..agents.resolver import read_dns
-from .steering import SteeringLoop
-from ..agents.stream import Stream
 from ..analysis.timeline import Mark, first_window_start, most_affected
 from ..analysis.timeline import analyse as analyse_points
+from ..model import events
+from ..model.samples import read_dns, read_samples
+from .steering import SteeringLoop
+from .stream import Stream
 
 Progress = Callable[[str, int, int], None]
 SETTLE_EXTRA_S = 0.3   # after a probe's timeout: the stream's flush and housekeeping

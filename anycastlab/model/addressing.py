@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 from ..errors import TopologyError
 from .topology import Topology
@@ -114,6 +114,16 @@ class AddressPlan:
         raise KeyError(f"{node} has no interface towards {peer}")
 
 
+def router_name(asid: str, city: str) -> str:
+    """An AS's router in a city (the topology names them so)."""
+    return f"{asid}-{city}"
+
+
+def client_router_name(a: Any) -> str:
+    """A client network's router: its AS's first city (where its host hangs)."""
+    return router_name(a.id, a.cities[0])
+
+
 def client_host_name(asid: str) -> str:
     return f"h-{asid}"
 
@@ -160,14 +170,14 @@ def plan_addresses(topo: Topology) -> AddressPlan:
                                                 lk.latency_ms, lk.index))
 
     for a in topo.clients():
-        router = nodes[f"{a.id}-{a.cities[0]}"]
+        router = nodes[client_router_name(a)]
         _attach_host(nodes, router, client_host_name(a.id), topo.settings.lan_ms, next_intf)
 
     cdn = topo.cdn
     for city in cdn.cities:
         _attach_host(nodes, nodes[f"{cdn.id}-{city}"], edge_host_name(city),
                      topo.settings.lan_ms, next_intf)
-    dns = _attach_dns_host(nodes, nodes[f"{cdn.id}-{cdn.cities[0]}"], topo.settings.lan_ms,
+    dns = _attach_dns_host(nodes, nodes[router_name(cdn.id, cdn.cities[0])], topo.settings.lan_ms,
                            next_intf)
     providers = sorted(topo.providers_of(cdn.id), key=lambda t: topo.ases[t].index)
     pop_providers = {}
@@ -217,3 +227,8 @@ def _attach_dns_host(nodes: dict[str, Node], router: Node, lan_ms: float,
     nodes[DNS_HOST].interfaces.append(Interface(DNS_HOST, hi, f"{base}.66", 26, router.name,
                                                 f"{base}.65", ri, lan_ms, None))
     return f"{base}.66"
+
+
+def provider_addresses(plan: AddressPlan) -> dict[str, str]:
+    sv = plan.services
+    return {k: sv.address(p) for k, p in sv.provider_prefixes.items()}

@@ -24,12 +24,10 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from ..analysis.baseline import Steering
 from ..errors import InputError
 from .events import Event, EventError
 from .events import resolve as resolve_event
-from ..config.powerdns import DnsSettings
-from ..measure.rounds import ProbeSettings
+from .settings import DnsSettings, ProbeSettings, Steering
 from .topology import TOPO_NAME, Topology, load_topology
 from .yamlsource import YamlSource, key_path, shape_error
 

@@ -14,9 +14,7 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from . import plots
-
-from . import timeplots
+from . import plots, timeplots
 
 SCHEMA_VERSION = 1
 

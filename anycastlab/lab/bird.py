@@ -1,0 +1,129 @@
+"""BIRD on every router: start each daemon in its node and wait until BGP
+has converged (every session Established, every client sees every prefix
+that valley-free policy lets through). Config text: ``config.bird``."""
+from __future__ import annotations
+
+import subprocess
+import time
+from typing import TYPE_CHECKING
+
+from ..config import bird
+from ..errors import ConvergenceTimeout, LabError
+from ..model.addressing import client_router_name
+from .birdc import BirdClient, bgp_sessions, route_prefixes
+from .record import ProcEntry
+
+if TYPE_CHECKING:
+    from .lab import Lab
+
+
+class Birds:
+    """The BIRD daemons of one lab."""
+
+    def __init__(self, lab: "Lab") -> None:
+        self.lab = lab
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self) -> None:
+        lab = self.lab
+        assert lab.record is not None
+        binary = bird.bird_binary()
+        routers = lab.plan.routers()
+        for i, node in enumerate(routers):
+            lab.progress("starting BIRD", i, len(routers))
+            d = lab.record.node_dir(node.name)
+            (d / "bird.conf").write_text(bird.render_router(lab.topo, lab.plan, node))
+            # relative paths: BIRD runs in the node's folder, and a Unix socket
+            # path must stay short however deep the run folder is
+            cmd = [binary, "-f", "-c", "bird.conf", "-s", "bird.ctl", "-P", "bird.pid"]
+            with open(d / "bird.out", "wb") as out:
+                p = lab.mn[node.name].popen(cmd, cwd=str(d), stdout=out,  # type: ignore[attr-defined]
+                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            self.procs[node.name] = p
+            lab.record.add_daemon(ProcEntry.of("bird", p.pid, node.name, cmd))
+        lab.progress("starting BIRD", len(routers), len(routers))
+
+    def expected_prefixes(self, router: str) -> set[str]:
+        """Site prefixes a router must learn: those valley-free policy lets through."""
+        topo, plan = self.lab.topo, self.lab.plan
+        me = plan.nodes[router]
+        reach = topo.valley_free_reach(me.asid)
+        out = set()
+        for n in plan.routers():
+            if n.asid == me.asid:
+                continue
+            role = topo.ases[n.asid].role
+            if role == "cdn":
+                nbrs = {plan.nodes[i.peer_node].asid for i in n.interfaces
+                        if plan.nodes[i.peer_node].kind == "router"} - {n.asid}
+                if nbrs & (reach | {me.asid}):
+                    out.add(n.site_prefix)  # type: ignore[arg-type]
+            elif n.asid in reach:
+                out.add(n.site_prefix)  # type: ignore[arg-type]
+        if topo.ases[me.asid].role != "cdn":
+            sv = plan.services
+            for pop, provs in sv.pop_providers.items():
+                if set(provs) & (reach | {me.asid}):
+                    out |= {sv.global_prefix, sv.pop_prefixes[pop]}
+            out |= {p for k, p in sv.provider_prefixes.items() if k in reach or k == me.asid}
+        return out
+
+    def wait_converged(self, timeout: float) -> None:
+        """Wait until every BGP session is Established and clients see every prefix."""
+        lab = self.lab
+        routers = [n.name for n in lab.plan.routers()]
+        clients = [client_router_name(a) for a in lab.topo.clients()]
+        pending_sessions = set(routers)
+        pending_routes = {c: self.expected_prefixes(c) for c in clients}
+        stuck: dict[str, list[str]] = {}
+        deadline = time.monotonic() + timeout
+        total = len(routers) + len(clients)
+        while True:
+            for r in sorted(pending_sessions):
+                sock = lab.bird_socket(r)
+                if not sock.exists():
+                    stuck[r] = ["BIRD not answering yet"]
+                    continue
+                self.check_alive(r)
+                try:
+                    sessions = bgp_sessions(BirdClient(sock))
+                except LabError:
+                    stuck[r] = ["BIRD not answering yet"]
+                    continue
+                bad = [f"{p.name} ({p.state} {p.info})".strip() for p in sessions
+                       if p.info != "Established"]
+                if bad:
+                    stuck[r] = bad
+                else:
+                    pending_sessions.discard(r)
+                    stuck.pop(r, None)
+            if not pending_sessions:
+                for c in list(pending_routes):
+                    missing = pending_routes[c] - route_prefixes(BirdClient(lab.bird_socket(c)))
+                    if missing:
+                        pending_routes[c] = missing
+                    else:
+                        del pending_routes[c]
+            done = total - len(pending_sessions) - len(pending_routes)
+            lab.progress("converging", done, total)
+            if not pending_sessions and not pending_routes:
+                return
+            if time.monotonic() > deadline:
+                lines = [f"{r}: {', '.join(v[:4])}" for r, v in sorted(stuck.items())
+                         if r in pending_sessions][:12]
+                lines += [f"{c}: no route yet to {', '.join(sorted(m)[:4])}"
+                          for c, m in sorted(pending_routes.items())][:12]
+                raise ConvergenceTimeout(
+                    f"BGP did not converge within {timeout:.0f} s. Stuck:\n    "
+                    + "\n    ".join(lines),
+                    fix="look at the BIRD logs in the run folder "
+                        f"({lab.record.folder if lab.record else 'runs/'}/<router>/bird.log)")
+            time.sleep(0.2)
+
+    def check_alive(self, router: str) -> None:
+        p = self.procs.get(router)
+        if p is not None and p.poll() is not None:
+            out = self.lab.bird_socket(router).parent / "bird.out"
+            text = out.read_text(errors="replace").strip() if out.exists() else ""
+            raise LabError(f"BIRD on {router} exited with code {p.returncode}: {text[-300:]}",
+                           file=out, fix="see the BIRD log in that folder")

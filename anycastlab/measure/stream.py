@@ -1,0 +1,65 @@
+"""The runner's handle on the probe stream (``agents/stream.py``): start it
+with every client's namespace, G, P_k, U_p and optionally DNS, stop it and
+collect its counts."""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from ..errors import LabError
+from ..lab.spawn import spawn_agent
+from ..model.addressing import client_host_name
+from ..model.settings import NAMES
+from .rounds import targets
+
+
+class Stream:
+    """The runner's handle on a running stream process (recorded in the lab's run)."""
+
+    def __init__(self, lab: Any, out: Path, interval: float, timeout: float,
+                 clients: list[str] | None = None, max_s: float = 3600, *,
+                 dns: Any = None, measure: bool = True) -> None:
+        """``dns`` (DnsSettings): clients resolve the steering names and probe
+        their answers (``dns.csv`` beside ``out``); ``measure``: also probe
+        every P_k and U_p by address (the CDN's measurements)."""
+        assert lab.record is not None
+        names = clients or [a.id for a in lab.topo.clients()]
+        folder = lab.record.folder
+        self.ready = folder / "stream.ready"
+        self.ready.unlink(missing_ok=True)
+        tgs: list[dict[str, str]] = targets(lab.plan) if measure else []
+        if dns is not None:  # IPA's probes go where the client's answer points
+            tgs = tgs + [{"name": "ipa"}]
+        spec = {"clients": {c: lab.netns_pid(client_host_name(c)) for c in names},
+                "targets": tgs, "interval": interval, "timeout": timeout,
+                "out": str(out.resolve()), "max_s": max_s, "ready": str(self.ready)}
+        self.dns_out = out.resolve().parent / "dns.csv" if dns is not None else None
+        if dns is not None:
+            spec["dns"] = {"server": lab.plan.services.dns_address, "names": {"ipa": NAMES["ipa"]},
+                           "timeout": dns.timeout_s, "prefetch": dns.prefetch_s,
+                           "out": str(self.dns_out)}
+        (folder / "stream.json").write_text(json.dumps(spec, indent=1))
+        self.log = folder / "stream.out"
+        self.log.unlink(missing_ok=True)
+        self.proc = spawn_agent("stream", "stream", [str(folder / "stream.json")], log=self.log,
+                                record=lab.record.add_daemon, ready=self.ready,
+                                what="the probe stream", stdin=subprocess.PIPE)
+        self.t_start = float(self.ready.read_text())
+
+    def stop(self, timeout: float) -> dict[str, int]:
+        """Stop sending, let pending probes answer or expire; return the counts."""
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=timeout + 10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise LabError("the probe stream did not stop", file=self.log) from None
+        text = self.log.read_text().strip().splitlines()
+        if self.proc.returncode != 0 or not text:
+            raise LabError(f"the probe stream failed (exit {self.proc.returncode})", file=self.log,
+                           fix="see that log")
+        return json.loads(text[-1])

@@ -1,0 +1,79 @@
+"""Settings of a run, as plain frozen dataclasses: probes, IPA steering, DNS,
+the PoPs' health check, and the service ports and names.
+
+They live here, not beside the code that uses them, because a scenario file
+sets all of them and the model must not import the layers that run a lab.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RESPONDER_PORT = 7777  # UDP port of the anycast responder on every PoP
+DNS_PORT = 53
+ZONE = "cdn.lab"
+NAMES = {"global": f"global.{ZONE}", "ipa": f"ipa.{ZONE}"}  # the steering names clients resolve
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    count: int = 10          # rounds per client; each round probes every target once
+    interval_s: float = 0.2  # between rounds
+    timeout_s: float = 1.5   # wait for answers to a round (world's longest RTT is ~0.45 s)
+    concurrency: int = 4     # clients probing at the same time (2 cores)
+    udp: bool = True
+    icmp: bool = True
+
+
+@dataclass(frozen=True)
+class Steering:
+    """How IPA turns WAN scores into traffic shares.
+
+    cap 0.9: the top provider takes 90 % of a client network's traffic,
+    never all of it (the post's "never all-in": if the favourite fails, at
+    most 90 % is stranded and the alternatives are known to work); floor
+    0.02: every other reachable provider keeps 2 %, enough fresh samples to
+    keep ranking it without sending much traffic down a slow path; bias 2:
+    what remains is split among the others by wins^2, favouring the near
+    winners over a linear split.
+    """
+
+    cap: float = 0.9
+    floor: float = 0.02
+    bias: float = 2.0
+    window_s: float = 5.0   # through a timeline: shares recomputed from each window's samples
+
+
+@dataclass(frozen=True)
+class DnsSettings:
+    """How clients meet DNS.
+
+    ttl_s 10: the TTL of both names. Short, as CDN steering names are
+    (tens of seconds), and short enough that a 30 s phase shows a reaction;
+    a client keeps an answer for exactly this long.
+    rest_s 20: at rest, how long clients resolve and probe their answers
+    once the zone holds the measured shares (two TTLs: two or three
+    answers per client).
+    timeout_s 1: a query with no reply within this is a failed resolution;
+    the client asks again at its next probe round.
+    prefetch_s 1: a client re-asks this long before its answer expires, so
+    a working server never leaves it without an answer.
+    """
+
+    ttl_s: int = 10
+    rest_s: float = 20.0
+    timeout_s: float = 1.0
+    prefetch_s: float = 1.0
+
+
+@dataclass(frozen=True)
+class Health:
+    """Health check of the local responder, as ``exabgp healthcheck`` does it.
+
+    Withdrawal happens at most ``fall * interval + timeout`` seconds after
+    the responder stops answering (1.3 s with the defaults).
+    """
+
+    interval: float = 0.5
+    timeout: float = 0.3
+    fall: int = 2
+    rise: int = 2
