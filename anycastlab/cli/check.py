@@ -1,0 +1,97 @@
+"""``anycastlab check``: validate a topology or a scenario file, no lab needed."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from rich.table import Table
+
+from .common import load_topology_arg, out
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``check``."""
+    sp = subparsers.add_parser("check", help="validate a topology (counts, link latencies) or a scenario file")
+    sp.add_argument("topology", help="a file, or a name in topologies/ (e.g. tiny)")
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.set_defaults(func=run)
+
+
+def is_scenario_file(ref: str) -> bool:
+    """A scenario file (it names a topology) rather than a topology (it has cities)."""
+    import yaml
+
+    p = Path(ref)
+    if not (p.is_file() or (Path("scenarios") / f"{ref}.yaml").is_file()):
+        return False
+    try:
+        from ..model.scenario import resolve_scenario
+
+        data = yaml.safe_load(resolve_scenario(ref).read_text())
+    except (OSError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and "topology" in data and "cities" not in data
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check whichever kind of file the argument names."""
+    if is_scenario_file(args.topology):
+        return check_scenario(args)
+    return check_topology(args)
+
+
+def check_scenario(args: argparse.Namespace) -> int:
+    """Print a scenario's phases and events (or them as JSON)."""
+    from ..model.scenario import load_scenario
+
+    scn = load_scenario(args.topology)
+    if args.json:
+        print(json.dumps({"scenario": scn.name, "file": str(scn.path), "topology": scn.topology.name,
+                          "duration_s": scn.duration_s,
+                          "phases": [{"name": p.name, "duration_s": p.duration_s,
+                                      "events": [{"at_s": e.at_s, "label": e.label} for e in p.events]}
+                                     for p in scn.timeline]}, indent=2))
+        return 0
+    out.print(f"[bold]{scn.name}[/bold] ({scn.path}): valid scenario on {scn.topology.name}")
+    if scn.timeline:
+        offset = 0.0
+        for p in scn.timeline:
+            evs = "; ".join(f"+{e.at_s:g} s {e.label}" for e in p.events) or "no events"
+            out.print(f"  {offset:>6g} s  {p.name} ({p.duration_s:g} s): {evs}")
+            offset += p.duration_s
+        out.print(f"  {scn.duration_s:g} s of timeline, probes every {scn.probes.interval_s:g} s, "
+                  f"steering window {scn.steering.window_s:g} s")
+    return 0
+
+
+def check_topology(args: argparse.Namespace) -> int:
+    """Print a topology's counts, latency model and per-link latencies (or them as JSON)."""
+    from ..model.addressing import plan_addresses
+    from ..model.topology import latency_table
+
+    topo = load_topology_arg(args.topology)
+    plan = plan_addresses(topo)
+    roles = {r: sum(1 for a in topo.ases.values() if a.role == r) for r in ("cdn", "transit", "client")}
+    counts = {"cities": len(topo.cities), "ases": len(topo.ases), **{f"{k}_ases": v for k, v in roles.items()},
+              "routers": len(topo.routers), "hosts": len(plan.hosts()), "links": len(topo.links),
+              "pops": len(topo.cdn.cities), "cdn_providers": len(topo.providers_of(topo.cdn.id))}
+    rows = latency_table(topo)
+    if args.json:
+        print(json.dumps({"topology": topo.name, "file": str(topo.path), "counts": counts,
+                          "settings": topo.settings.model_dump(), "links": rows,
+                          "services": plan.services.__dict__}, indent=2))
+        return 0
+    out.print(f"[bold]{topo.name}[/bold] ({topo.path}): valid")
+    out.print("  " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
+    s = topo.settings
+    out.print(f"  latency model: great-circle km × {s.path_inflation} / 200 km/ms + {s.per_hop_ms} ms "
+              f"per inter-city link; {s.intra_city_ms} ms within a city; {s.lan_ms} ms LAN")
+    table = Table(title="links (one-way latency, each direction)")
+    for col in ("a", "b", "kind", "km", "one-way ms"):
+        table.add_column(col, justify="right" if col in ("km", "one-way ms") else "left")
+    for r in rows:
+        table.add_row(r["a"], r["b"], r["kind"], f"{r['km']:.0f}",
+                      f"{r['one_way_ms']:.3f}" + (" (set)" if r["override"] else ""))
+    out.print(table)
+    return 0

@@ -1,0 +1,118 @@
+"""Pieces every verb shares: the two consoles, argument helpers, progress
+bars and the tables more than one verb prints.
+
+Kept import-light (rich and the error types only) because every
+``anycastlab`` start-up pays for it; library imports stay inside functions.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from rich.console import Console
+from rich.table import Table
+
+from ..lab.record import DEFAULT_RUNS_DIR
+
+out = Console()
+err = Console(stderr=True)
+
+
+def add_runs_dir(sp: argparse.ArgumentParser) -> None:
+    """The --runs-dir option, identical on every verb that touches run folders."""
+    sp.add_argument("--runs-dir", default=str(DEFAULT_RUNS_DIR),
+                    help="where run folders live (default: %(default)s, or $ANYCASTLAB_RUNS)")
+
+
+def resolve_file(name: str, folder: str) -> Path:
+    """Accept a path, or a bare name looked up in the given top-level folder."""
+    p = Path(name)
+    if p.exists() or p.suffix or "/" in name:
+        return p
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        cand = base / folder / f"{name}.yaml"
+        if cand.exists():
+            return cand
+    return p
+
+
+def load_topology_arg(path: str):  # type: ignore[no-untyped-def]
+    """The topology a TOPOLOGY argument names (a path or a name in topologies/)."""
+    from ..model.topology import load_topology
+
+    return load_topology(resolve_file(path, "topologies"))
+
+
+def lab_for(args: argparse.Namespace, topo_name: Optional[str]):  # type: ignore[no-untyped-def]
+    """Attach to a running lab (of that topology, if given), or None."""
+    from ..lab.lab import Lab
+    from ..lab.record import list_runs
+
+    for rec in reversed(list_runs(Path(args.runs_dir))):
+        if args.run and rec.id != args.run:
+            continue
+        if rec.data.get("status") == "up" and rec.owner_alive():
+            if topo_name is None or rec.data.get("topology") == topo_name:
+                return Lab.attach(rec)
+    return None
+
+
+def sigterm_as_interrupt() -> None:
+    """Make SIGTERM tear a lab down like Ctrl-C; installed only once a verb owns a lab,
+    so that main() turns it into exit code 130 and everything else dies as before."""
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+class RichProgress:
+    """Progress bars for the long steps of bringing a lab up."""
+
+    def __init__(self, console: Console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.progress = Progress(TextColumn("{task.description:<18}"), BarColumn(),
+                                 MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                                 transient=False)
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> "RichProgress":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if step not in self.tasks:
+            self.tasks[step] = self.progress.add_task(step, total=total)
+        self.progress.update(self.tasks[step], completed=done, total=total)
+
+
+def print_phase_tables(data: dict, title: Callable[[dict], str]) -> None:
+    """One summary table per phase, titled by `title(phase)`; scenario and report share it."""
+    from ..report.write import SUMMARY_HEAD_SHORT, summary_rows
+
+    for phase in data["phases"]:
+        table = Table(title=title(phase))
+        for h in SUMMARY_HEAD_SHORT:
+            table.add_column(h, justify="left" if h == "scheme" else "right")
+        for row in summary_rows(phase, short=True, schemes=data["schemes"]):
+            table.add_row(*row)
+        out.print(table)
+
+
+def print_events(data: dict) -> None:
+    """The events table of a timeline run (median / worst client)."""
+    from ..report.write import EVENT_HEAD, event_rows
+
+    table = Table(title=f"{data['scenario']}: events (seconds from each event; median / worst client)")
+    keep = [0, 1, 2, 3, 6, 8, 9, 10, 11, 13]
+    for i in keep:
+        table.add_column(EVENT_HEAD[i], justify="left" if i in (2, 6) else "right")
+    for row in event_rows(data["timeline"]):
+        table.add_row(*[row[i] for i in keep])
+    out.print(table)

@@ -1,0 +1,55 @@
+"""``anycastlab scenario``: run a scenario end to end (lab up, probe, analyse,
+write the report) and print its tables (root)."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from .common import (RichProgress, add_runs_dir, err, out, print_events, print_phase_tables,
+                     sigterm_as_interrupt)
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``scenario``."""
+    sp = subparsers.add_parser("scenario", help="run a scenario: lab up, probe, analyse, report (root)")
+    sp.add_argument("scenario", help="a file, or a name in scenarios/ (e.g. baseline)")
+    sp.add_argument("--out", help="report folder (default: results/<name>-<timestamp>/)")
+    sp.add_argument("--topology", help="run the scenario on another topology (name or path)")
+    sp.add_argument("--steering", choices=["dns", "model"],
+                    help="dns: PowerDNS answers steer the clients; model: IPA from the share "
+                         "model, no DNS (default: the scenario's steering.mode, dns)")
+    sp.add_argument("--ttl", type=int, help="TTL of the steering names in seconds "
+                                            "(default: the scenario's dns.ttl_s, 10)")
+    add_runs_dir(sp)
+    sp.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load and check the scenario before asking for root, then run it and summarise."""
+    from ..lab.nodes import require_root
+    from ..measure.scenario import default_out, run_scenario
+    from ..model.scenario import load_scenario
+
+    scn = load_scenario(args.scenario, args.topology, steering=args.steering, ttl=args.ttl)
+    require_root("'anycastlab scenario'")
+    sigterm_as_interrupt()
+    outdir = Path(args.out) if args.out else default_out(scn)
+    err.print(f"scenario [bold]{scn.name}[/bold] on {scn.topology.name} → {outdir}")
+    with RichProgress(err) as progress:
+        data, paths = run_scenario(scn, outdir, runs_dir=Path(args.runs_dir), progress=progress)
+    print_phase_tables(data, lambda phase: f"{scn.name} on {scn.topology.name}: {phase['name']} "
+                                           f"({len(phase['clients'])} client networks; RTT in ms)")
+    if data.get("timeline"):
+        print_events(data)
+    st = data["probe_stats"]
+    out.print(f"{st['probes']} probes ({st['lost']} lost) in {st['seconds']} s; "
+              f"{data['timing']['total_s']} s end to end")
+    d = data["dns"]
+    if d["mode"] == "dns":
+        r = d["resolutions"]
+        out.print(f"DNS steering (TTL {d['settings']['ttl_s']} s): {r['queries']} resolutions, "
+                  f"{r['failed']} failed; median reply {r['reply_ms']['median']} ms")
+    else:
+        out.print("IPA from the share model (no DNS)")
+    out.print(f"report: {paths['md']}  (also {paths['html'].name}, report.json, samples.csv, plots)")
+    return 0

@@ -1,0 +1,85 @@
+"""``anycastlab up``: build the lab, converge, print a summary, then hold or
+open the Mininet CLI; always tears down on the way out (root)."""
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+from rich.table import Table
+
+from .common import RichProgress, add_runs_dir, err, load_topology_arg, out, sigterm_as_interrupt
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    """Register ``up``."""
+    sp = subparsers.add_parser("up", help="build the lab, converge, print a summary (root)")
+    sp.add_argument("topology")
+    mode = sp.add_mutually_exclusive_group()
+    mode.add_argument("--cli", action="store_true", help="open the Mininet CLI, tear down on exit")
+    mode.add_argument("--hold", action="store_true", help="stay up until Ctrl-C / SIGTERM")
+    sp.add_argument("--links", default="auto", choices=["auto", "netem", "userspace"],
+                    help="link delay backend (default: auto)")
+    sp.add_argument("--timeout", type=float, default=120.0, help="convergence timeout, seconds")
+    add_runs_dir(sp)
+    sp.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Bring the lab up; whatever happens after start(), stop() runs."""
+    from ..lab.lab import Lab
+    from ..lab.nodes import require_root
+
+    topo = load_topology_arg(args.topology)
+    require_root("'anycastlab up'")
+    sigterm_as_interrupt()
+    with RichProgress(err) as progress:
+        lab = Lab(topo, runs_dir=Path(args.runs_dir), links=args.links, progress=progress,
+                  converge_timeout=args.timeout)
+        lab.start()
+    try:
+        print_summary(lab)
+        if args.cli:
+            open_mininet_cli(lab)
+        elif args.hold:
+            out.print(f"holding the lab up; 'anycastlab exec NODE -- CMD' from another shell; "
+                      f"Ctrl-C or SIGTERM (pid {os.getpid()}) to tear down")
+            while True:
+                signal.pause()
+    except KeyboardInterrupt:
+        err.print("interrupted: tearing down")
+    finally:
+        lab.stop()
+        out.print(f"lab torn down (run folder {lab.record.folder if lab.record else '-'})")
+    return 0
+
+
+def open_mininet_cli(lab: Any) -> None:
+    """Mininet's interactive CLI on the lab; returns when the user leaves it."""
+    from mininet.cli import CLI
+
+    class LabCLI(CLI):
+        # node names contain '-' (tra-lon, h-c2); cmd.Cmd would cut them at it
+        identchars = CLI.identchars + "-"
+
+    from mininet.log import setLogLevel
+
+    setLogLevel("output")  # the CLI prints command output at this level
+    LabCLI(lab.net)
+
+
+def print_summary(lab: Any) -> None:
+    """What is up and where its run folder is."""
+    rec = lab.record
+    table = Table(title=f"lab {rec.id} is up")
+    table.add_column("item")
+    table.add_column("value")
+    table.add_row("topology", f"{lab.topo.name} ({lab.topo.path})")
+    table.add_row("nodes", f"{len(lab.plan.routers())} routers, {len(lab.plan.hosts())} hosts")
+    table.add_row("links", str(len(lab.topo.links)))
+    table.add_row("link backend", rec.data["link_backend"])
+    table.add_row("up and converged in", f"{lab.converge_seconds} s")
+    table.add_row("run folder", str(rec.folder))
+    out.print(table)
