@@ -7,7 +7,7 @@ import pytest
 
 from anycastlab.analysis.baseline import (Steering, allocate, analyse, analyse_client, floor_rtt, median,
                                  percentile, summarize, wan)
-from anycastlab.report.write import validate
+from anycastlab.report.schema import validate
 
 
 def test_percentiles_by_hand():

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from anycastlab.report.compare import compare, load_report
+from anycastlab.report.compare import compare
+from anycastlab.report.schema import load_report
 from anycastlab.errors import InputError
 
 from conftest import DATA, ROOT

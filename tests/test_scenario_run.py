@@ -12,7 +12,7 @@ from anycastlab.measure import catchment
 from anycastlab.measure.rounds import run_probes
 from anycastlab.model.settings import ProbeSettings
 from anycastlab.model.samples import read_samples
-from anycastlab.report.write import validate
+from anycastlab.report.schema import validate
 from anycastlab.measure.scenario import run_scenario
 from anycastlab.model.scenario import load_scenario
 

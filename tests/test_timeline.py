@@ -12,7 +12,7 @@ from anycastlab.analysis import bgplog
 from anycastlab.report import write as report
 from anycastlab.analysis import timeline as T
 from anycastlab.model.settings import Steering
-from anycastlab.measure.timeline import analyse_run
+from anycastlab.analysis.runs import analyse_run
 
 T0 = 1_800_000_000.0
 I = 0.1  # probe interval

@@ -10,7 +10,7 @@ import pytest
 from anycastlab.model.addressing import provider_addresses
 from anycastlab.model.samples import read_samples
 from anycastlab.model.samples import read_dns
-from anycastlab.report.write import validate
+from anycastlab.report.schema import validate
 from anycastlab.measure.scenario import run_scenario
 from anycastlab.model.scenario import load_scenario
 from anycastlab.analysis.timeline import GUARD_S

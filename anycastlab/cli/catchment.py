@@ -9,7 +9,15 @@ from pathlib import Path
 
 from rich.table import Table
 
-from .common import RichProgress, add_runs_dir, err, lab_for, load_topology_arg, out, sigterm_as_interrupt
+from .common import (
+    RichProgress,
+    add_runs_dir,
+    err,
+    lab_for,
+    load_topology_arg,
+    out,
+    sigterm_as_interrupt,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,9 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Measure, then print one row per client (or JSON)."""
-    from ..measure import catchment
     from ..lab.lab import Lab
     from ..lab.nodes import require_root
+    from ..measure import catchment
 
     topo = load_topology_arg(args.topology)
     require_root("'anycastlab catchment'")

@@ -72,7 +72,13 @@ class RichProgress:
     """Progress bars for the long steps of bringing a lab up."""
 
     def __init__(self, console: Console) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.progress = Progress(TextColumn("{task.description:<18}"), BarColumn(),
                                  MofNCompleteColumn(), TimeElapsedColumn(), console=console,
@@ -94,7 +100,7 @@ class RichProgress:
 
 def print_phase_tables(data: dict, title: Callable[[dict], str]) -> None:
     """One summary table per phase, titled by `title(phase)`; scenario and report share it."""
-    from ..report.write import SUMMARY_HEAD_SHORT, summary_rows
+    from ..report.tables import SUMMARY_HEAD_SHORT, summary_rows
 
     for phase in data["phases"]:
         table = Table(title=title(phase))
@@ -107,7 +113,7 @@ def print_phase_tables(data: dict, title: Callable[[dict], str]) -> None:
 
 def print_events(data: dict) -> None:
     """The events table of a timeline run (median / worst client)."""
-    from ..report.write import EVENT_HEAD, event_rows
+    from ..report.tables import EVENT_HEAD, event_rows
 
     table = Table(title=f"{data['scenario']}: events (seconds from each event; median / worst client)")
     keep = [0, 1, 2, 3, 6, 8, 9, 10, 11, 13]

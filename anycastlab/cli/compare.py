@@ -21,7 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the per-scheme summary deltas, then the client networks that changed (or JSON)."""
-    from ..report.compare import compare, load_report
+    from ..report.compare import compare
+    from ..report.schema import load_report
 
     res = compare(load_report(args.run_a), load_report(args.run_b))
     if args.json:

@@ -14,8 +14,20 @@ import sys
 from typing import Optional, Sequence
 
 from ..errors import AnycastlabError
-from . import (catchment, check, clean, compare, exec as exec_, explain, index, render, report,
-               scenario, status, up)
+from . import (
+    catchment,
+    check,
+    clean,
+    compare,
+    explain,
+    index,
+    render,
+    report,
+    scenario,
+    status,
+    up,
+)
+from . import exec as exec_
 from .common import err
 
 # in the order 'anycastlab --help' lists them

@@ -21,8 +21,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Render the configs plus addresses.json, optionally letting 'bird -p' check each."""
-    from ..model.addressing import plan_addresses
     from ..config.bird import check_config, render_all
+    from ..model.addressing import plan_addresses
 
     topo = load_topology_arg(args.topology)
     plan = plan_addresses(topo)

@@ -24,7 +24,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Rewrite the run's report and print its summary tables."""
-    from ..measure.scenario import reanalyse
+    from ..report.reanalyse import reanalyse
 
     folder = Path(args.run)
     if not (folder / "samples.csv").is_file():
@@ -50,8 +50,8 @@ def merged_steering(folder: Path, cap: Optional[float], floor: Optional[float],
 
     if all(v is None for v in (cap, floor, bias, window_s)):
         return None
-    from ..report.compare import load_report
     from ..model.scenario import check_steering
+    from ..report.schema import load_report
 
     base = Steering(**load_report(str(folder))["steering"])
     s = replace(base, **{k: v for k, v in (("cap", cap), ("floor", floor),
@@ -64,7 +64,7 @@ def plotted_clients(folder: Path, spec: Optional[str]) -> Optional[list[str]]:
     """The --clients list, each checked against the run's client networks; None if not given."""
     if spec is None:
         return None
-    from ..report.compare import load_report
+    from ..report.schema import load_report
 
     known = set(load_report(str(folder))["phases"][0]["clients"])
     clients = [c for c in spec.split(",") if c]

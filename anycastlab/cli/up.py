@@ -10,7 +10,14 @@ from typing import Any
 
 from rich.table import Table
 
-from .common import RichProgress, add_runs_dir, err, load_topology_arg, out, sigterm_as_interrupt
+from .common import (
+    RichProgress,
+    add_runs_dir,
+    err,
+    load_topology_arg,
+    out,
+    sigterm_as_interrupt,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

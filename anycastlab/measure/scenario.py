@@ -14,7 +14,6 @@ from ..lab.lab import Lab
 from ..lab.record import DEFAULT_RUNS_DIR
 from ..model.samples import read_dns, read_samples
 from ..model.scenario import Scenario
-from ..model.topology import load_topology
 from ..report import write as report
 from .rounds import run_probes
 from .stream import Stream
@@ -63,7 +62,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
             lab.stop()
     providers = list(lab.plan.services.provider_prefixes)
     if scn.timeline:
-        from .timeline import analyse_timeline
+        from ..analysis.runs import analyse_timeline
 
         if progress:
             progress("analysing", 0, 1)
@@ -139,28 +138,3 @@ def dns_section(settings: Any, plan: Any, dns_rows: list[dict[str, Any]]) -> dic
             "server": plan.services.dns_address, "resolutions": summary(dns_rows, addr_provider)}
 
 
-def reanalyse(folder: Path, steering: Optional[analysis.Steering] = None,
-              plot_clients: Optional[list[str]] = None) -> tuple[dict[str, Any], dict[str, Path]]:
-    """Recompute a run's analysis and report from its samples.csv, e.g. with
-    other steering parameters; no lab needed."""
-    from ..report.compare import load_report
-
-    data = load_report(str(folder))
-    data.pop("_path", None)
-    original = folder / "report.original.json"
-    if not original.exists():  # keep what the run itself concluded
-        shutil.copyfile(folder / "report.json", original)
-    topo = load_topology(folder / data["topology_file"])
-    st = steering or analysis.Steering(**data["steering"])
-    rows = read_samples(folder / "samples.csv")
-    dns_rows = read_dns(folder / "dns.csv") if (folder / "dns.csv").exists() else []
-    if data.get("timeline"):
-        from .timeline import reanalyse_timeline
-
-        phases, data["timeline"] = reanalyse_timeline(data, topo, rows, st, plot_clients, dns_rows)
-    else:
-        phases = [{"name": data["phases"][0]["name"],
-                   **analysis.analyse(topo, data["providers"], rows, st)}]
-    data.update({"steering": asdict(st), "phases": phases,
-                 "reanalysed": datetime.now().isoformat(timespec="seconds")})
-    return data, report.write(folder, data, topo)

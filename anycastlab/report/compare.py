@@ -1,31 +1,9 @@
 """What changed between two reports: summary per scheme and per client."""
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Optional
 
-from ..errors import InputError
-from .write import validate
-
 METRICS = ("median_rtt_ms", "p90_rtt_ms", "p99_rtt_ms", "mean_rtt_ms", "suboptimal_share")
-
-
-def load_report(ref: str) -> dict[str, Any]:
-    p = Path(ref)
-    if p.is_dir():
-        p = p / "report.json"
-    if not p.is_file():
-        raise InputError("no report.json there", file=p,
-                         fix="give a run folder written by 'anycastlab scenario' or its report.json")
-    try:
-        data = json.loads(p.read_text())
-        validate(data)
-    except (ValueError, OSError) as exc:
-        raise InputError(f"not a valid anycastlab report: {str(exc)[:300]}", file=p,
-                         fix="regenerate it with 'anycastlab scenario'") from None
-    data["_path"] = str(p)
-    return data
 
 
 def _d(a: Optional[float], b: Optional[float]) -> Optional[float]:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError
-from .write import _f
+from .tables import fmt
 
 
 def entry(folder: Path) -> dict[str, Any]:
@@ -24,8 +24,8 @@ def entry(folder: Path) -> dict[str, Any]:
         for s, label in (("global", "global"), ("ipa", "IPA")):
             sm = ev["summary"][s]
             parts.append(f"{label}: {sm['clients_losing']} losing, worst loss window "
-                         f"{_f(sm['loss_window_s']['worst'], '{:.2f}')} s, worst recovery "
-                         f"{_f(sm['stable_s']['worst'], '{:.2f}')} s")
+                         f"{fmt(sm['loss_window_s']['worst'], '{:.2f}')} s, worst recovery "
+                         f"{fmt(sm['stable_s']['worst'], '{:.2f}')} s")
         ev_lines.append(f"{ev['label']} at {ev['t_s']:.0f} s — " + "; ".join(parts))
     return {"folder": folder.name, "scenario": data["scenario"], "topology": data["topology"],
             "description": data.get("description", ""), "created": data["created"],
@@ -46,8 +46,8 @@ def write_index(root: Path) -> Path:
           "IPA median / p90 ms | events |", "|---|---|---|---|---|"]
     rows = []
     for e in entries:
-        g = f"{_f(e['global'][0])} / {_f(e['global'][1])}"
-        i = f"{_f(e['ipa'][0])} / {_f(e['ipa'][1])}"
+        g = f"{fmt(e['global'][0])} / {fmt(e['global'][1])}"
+        i = f"{fmt(e['ipa'][0])} / {fmt(e['ipa'][1])}"
         evs = "<br>".join(e["events"]) or "at rest"
         md.append(f"| [{e['scenario']}]({e['folder']}/report.md) | {e['topology']} | {g} | {i} | {evs} |")
         rows.append(
