@@ -22,6 +22,8 @@ import math
 from collections import Counter, defaultdict
 from typing import Any, Iterable, Optional
 
+from ..model.schemes import KEYS
+from ..model.schemes import get as get_scheme
 from ..model.settings import Steering
 from ..model.topology import FIBRE_KM_PER_MS, Topology, great_circle_km
 
@@ -189,25 +191,26 @@ def analyse_client(rows: list[dict[str, Any]], providers: list[str], pops: list[
 def summarize(clients: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Distribution over clients, per scheme, and how far from optimal."""
     out = {}
-    schemes = ["global", "ipa", "ipa_model", "oracle", "optimal", "floor"]
+    schemes = list(KEYS)
     if not any(c["ipa"].get("source") == "dns" for c in clients.values()):
         schemes.remove("ipa_model")  # the same figures as ipa
     for scheme in schemes:
         rtts, infl, off, traffic_off, unreachable = [], [], [], [], 0
         for c in clients.values():
-            rtt = c["floor_rtt_ms"] if scheme == "floor" else c[scheme]["rtt_ms"]
+            measured = get_scheme(scheme).measured
+            rtt = c[scheme]["rtt_ms"] if measured else c["floor_rtt_ms"]
             opt = c["optimal"]
             if rtt is None:
                 unreachable += 1
                 continue
             rtts.append(rtt)
-            if opt["rtt_ms"] is not None and scheme != "floor":
+            if opt["rtt_ms"] is not None and measured:
                 infl.append(rtt - opt["rtt_ms"])
-            if opt["pop"] is None or scheme == "floor":
+            if opt["pop"] is None or not measured:
                 continue
             # a client is "at" the PoP of its scheme (for IPA: of its top provider)
             off.append(1.0 if c[scheme]["pop"] != opt["pop"] else 0.0)
-            if scheme in ("ipa", "ipa_model"):  # and the share of its traffic that lands elsewhere
+            if get_scheme(scheme).family == "ipa":  # and the share of its traffic that lands elsewhere
                 x = c[scheme]
                 sh = x.get("answers") or x["shares"]
                 traffic_off.append(sum(s for k, s in sh.items() if x["pops"].get(k) != opt["pop"]))

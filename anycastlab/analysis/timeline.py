@@ -31,12 +31,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Optional
 
+from ..model.schemes import EVENTS, PER_ROUND
 from ..model.settings import Steering
 from .baseline import allocate, median, mode, wan
 
 Sample = tuple[float, Optional[float], Optional[str]]          # t, rtt_ms, pop
 Point = tuple[float, Optional[float], float, Optional[str]]    # t, rtt_ms, lost, pop
-SCHEMES = ("global", "ipa", "oracle", "optimal")
+SCHEMES = PER_ROUND
 SHARE_MOVE = 0.05      # shares "moved" once this much traffic changed provider
 BEFORE_S = 5.0         # how far back "before" looks (at most)
 AFTER_S = 5.0          # how long the final state "after" is (at most)
@@ -251,7 +252,7 @@ def affected(m: dict[str, Any]) -> bool:
 def summarize_event(per_client: dict[str, dict[str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """Median and worst client, per scheme, over the clients the event touched."""
     out = {}
-    for scheme in ("global", "ipa", "ipa_model"):
+    for scheme in EVENTS:
         if not any(scheme in m for m in per_client.values()):
             continue
         ms = {c: m[scheme] for c, m in per_client.items() if scheme in m and affected(m[scheme])}

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from ..errors import InputError
 from .events import Event, EventError
 from .events import resolve as resolve_event
+from .schemes import SELECTABLE
 from .settings import DnsSettings, ProbeSettings, Steering
 from .topology import TOPO_NAME, Topology, load_topology
 from .yamlsource import YamlSource, key_path, shape_error
@@ -87,7 +88,7 @@ class DnsSpec(_Strict):
         return self
 
 
-SCHEMES = ("global", "ipa", "oracle", "optimal", "floor")
+SCHEMES = SELECTABLE
 
 
 class PhaseSpec(_Strict):
@@ -104,7 +105,7 @@ class ScenarioSpec(_Strict):
     probes: ProbeSpec = ProbeSpec()
     steering: SteeringSpec = SteeringSpec()
     dns: DnsSpec = DnsSpec()
-    schemes: list[Literal["global", "ipa", "oracle", "optimal", "floor"]] = Field(
+    schemes: list[Literal[SELECTABLE]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: list(SCHEMES), min_length=1)
     timeline: list[PhaseSpec] = []
     plot_clients: list[str] = []

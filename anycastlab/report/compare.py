@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ..model.schemes import COMPARED
+
 METRICS = ("median_rtt_ms", "p90_rtt_ms", "p99_rtt_ms", "mean_rtt_ms", "suboptimal_share")
 
 
@@ -24,14 +26,14 @@ def compare(a: dict[str, Any], b: dict[str, Any], phase: int = 0) -> dict[str, A
             clients[cid] = {"only_in": "a" if cb is None else "b"}
             continue
         row = {}
-        for scheme in ("global", "ipa", "oracle", "optimal"):
+        for scheme in COMPARED:
             ra, rb = ca[scheme], cb[scheme]
             row[scheme] = {"rtt_a": ra["rtt_ms"], "rtt_b": rb["rtt_ms"],
                            "delta": _d(ra["rtt_ms"], rb["rtt_ms"]),
                            "pop_a": ra.get("pop"), "pop_b": rb.get("pop")}
         row["ipa"]["shares_a"], row["ipa"]["shares_b"] = ca["ipa"]["shares"], cb["ipa"]["shares"]
         row["changed"] = any(row[s]["pop_a"] != row[s]["pop_b"] or abs(row[s]["delta"] or 0) > 1.0
-                             for s in ("global", "ipa", "oracle", "optimal"))
+                             for s in COMPARED)
         clients[cid] = row
     return {"a": {"report": a["_path"], "scenario": a["scenario"], "topology": a["topology"],
                   "phase": pa["name"]},

@@ -13,18 +13,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-SCHEMES = [("global", "global anycast (G)", "#d62728"), ("ipa", "IPA (share-weighted)", "#1f77b4"),
-           ("oracle", "oracle: best provider", "#2ca02c"), ("optimal", "optimal unicast PoP", "#9467bd"),
-           ("floor", "physical floor", "#7f7f7f")]
+from ..model.schemes import BY_KEY, SCHEMES  # noqa: E402
+
+CDF_SCHEMES = [(s.key, s.plot_label, s.colour) for s in SCHEMES if not s.model]
 
 
 def _rtt(c: dict[str, Any], scheme: str) -> Any:
-    return c["floor_rtt_ms"] if scheme == "floor" else c[scheme]["rtt_ms"]
+    return c[scheme]["rtt_ms"] if BY_KEY[scheme].measured else c["floor_rtt_ms"]
 
 
 def cdf(phase: dict[str, Any], out: Path, title: str, schemes: list[str]) -> Path:
     fig, ax = plt.subplots(figsize=(8, 5))
-    for scheme, label, color in SCHEMES:
+    for scheme, label, color in CDF_SCHEMES:
         if scheme not in schemes:
             continue
         v = sorted(x for x in (_rtt(c, scheme) for c in phase["clients"].values()) if x is not None)
@@ -32,7 +32,7 @@ def cdf(phase: dict[str, Any], out: Path, title: str, schemes: list[str]) -> Pat
             continue
         y = [0.0] + [(i + 1) / len(v) for i in range(len(v))]
         ax.step([v[0]] + v, y, where="post", label=label, color=color,
-                linestyle="--" if scheme == "floor" else "-", linewidth=2)
+                linestyle="-" if BY_KEY[scheme].measured else "--", linewidth=2)
     ax.set_xlim(left=0)
     ax.set_xlabel("RTT per client network, ms (median of probes; IPA: share-weighted over providers)")
     ax.set_ylabel("fraction of client networks")

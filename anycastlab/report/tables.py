@@ -5,13 +5,10 @@ from __future__ import annotations
 import html
 from typing import Any, Optional
 
-SUMMARY_ROWS = [("global", "global anycast (G)"), ("ipa", "IPA"), ("ipa_model", "IPA share model"),
-                ("oracle", "oracle (best provider)"), ("optimal", "optimal (best unicast PoP)"),
-                ("floor", "physical floor")]
+from ..model.schemes import BY_KEY, EVENTS, SCHEMES
 
-
-SHORT = {"global": "global", "ipa": "IPA", "ipa_model": "IPA model", "oracle": "oracle",
-         "optimal": "optimal", "floor": "floor"}
+SUMMARY_ROWS = [(s.key, s.label) for s in SCHEMES]
+SHORT = {s.key: s.short for s in SCHEMES}
 
 
 def top_shares(sh: dict[str, float], n: int = 2) -> str:
@@ -26,7 +23,7 @@ def summary_rows(phase: dict[str, Any], short: bool = False,
                  schemes: Optional[list[str]] = None) -> list[list[str]]:
     rows = []
     for key, label in SUMMARY_ROWS:
-        if key not in phase["summary"] or (schemes is not None and key.split("_")[0] not in schemes):
+        if key not in phase["summary"] or (schemes is not None and BY_KEY[key].family not in schemes):
             continue
         label = SHORT[key] if short else label
         s = phase["summary"][key]
@@ -92,7 +89,7 @@ def event_rows(tl: dict[str, Any]) -> list[list[str]]:
     rows = []
     for i, ev in enumerate(tl["events"]):
         bgp = ev.get("bgp") or {}
-        for j, scheme in enumerate(s for s in ("global", "ipa", "ipa_model") if s in ev["summary"]):
+        for j, scheme in enumerate(s for s in EVENTS if s in ev["summary"]):
             sm = ev["summary"][scheme]
             head = [str(i + 1), f"{ev['t_s']:.2f}", ev["label"], fmt(bgp.get("settle_s"), "{:.3f}"),
                     str(bgp.get("best_path_changes", "–")), str(bgp.get("updates", "–"))] if j == 0 \
@@ -116,7 +113,7 @@ def client_event_rows(ev: dict[str, Any]) -> list[list[str]]:
     for c, per in sorted(ev["clients"].items()):
         if not any(affected(m) for s, m in per.items() if s != "dns"):
             continue
-        for scheme in (s for s in ("global", "ipa", "ipa_model") if s in per):
+        for scheme in (s for s in EVENTS if s in per):
             m = per[scheme]
             win = "–" if m["first_lost_s"] is None else \
                 f"{m['loss_window_s']:.2f} ({m['first_lost_s']:.2f} – {m['last_lost_s']:.2f})"

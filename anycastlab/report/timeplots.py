@@ -14,10 +14,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLORS = {"global": "#d62728", "ipa": "#1f77b4", "ipa_model": "#17becf", "oracle": "#2ca02c",
-          "optimal": "#9467bd"}
-LABELS = {"global": "global anycast (G)", "ipa": "IPA (DNS answers)", "ipa_model": "IPA share model",
-          "oracle": "oracle: best provider", "optimal": "optimal unicast PoP"}
+from ..model.schemes import MEASURED, SCHEMES, selected  # noqa: E402
+
+COLORS = {s.key: s.colour for s in SCHEMES if s.measured}
+LABELS = {s.key: s.time_label for s in SCHEMES if s.measured}
 PROVIDER_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                    "#7f7f7f"]
 
@@ -45,8 +45,7 @@ def rtt_over_time(tl: dict[str, Any], out: Path, title: str, schemes: list[str])
     clients = [c for c in tl["plot_clients"] if c in ser["clients"]]
     n = 1 + len(clients)
     fig, axes = plt.subplots(n, 1, figsize=(11, 2.6 * n + 0.6), sharex=True, squeeze=False)
-    show = [s for s in ("global", "ipa", "ipa_model", "oracle", "optimal")
-            if s.split("_")[0] in schemes and s in ser["median"]]
+    show = [s for s in selected(list(MEASURED), schemes) if s in ser["median"]]
     for row, (ax, who) in enumerate(zip(axes[:, 0], [None] + clients)):
         data = ser["median"] if who is None else ser["clients"][who]
         for s in show:
