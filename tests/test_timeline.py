@@ -10,6 +10,7 @@ import pytest
 from anycastlab.analysis import bgplog
 
 from anycastlab.report import write as report
+from anycastlab.report.schema import SCHEMA_VERSION, validate
 from anycastlab.analysis import timeline as T
 from anycastlab.model.settings import Steering
 from anycastlab.analysis.runs import analyse_run
@@ -165,7 +166,7 @@ def test_report_section_from_synthetic_run(tiny, tmp_path):
     assert [p["name"] for p in phases] == ["before", "cut"]
     assert phases[0]["clients"]["c1"]["global"]["pop"] == "nyc"
     assert phases[1]["clients"]["c1"]["global"]["pop"] == "lon"
-    data = {"schema_version": report.SCHEMA_VERSION, "scenario": "synthetic", "topology": "tiny",
+    data = {"schema_version": SCHEMA_VERSION, "scenario": "synthetic", "topology": "tiny",
             "topology_file": "topology.yaml", "link_backend": "userspace", "created": "now",
             "providers": ["tra", "trb"], "pops": ["nyc", "lon"], "steering": {"cap": 0.9},
             "schemes": ["global", "ipa", "oracle", "optimal", "floor"], "phases": phases, "timeline": tl}
@@ -174,4 +175,4 @@ def test_report_section_from_synthetic_run(tiny, tmp_path):
         assert paths[name].stat().st_size > 0, name
     md = paths["md"].read_text()
     assert "| 1 | 10.00 | cut x | 0.500 | 3 | 7 | global | 1 | 1 | 6 / 6 (c1) | 0.5 / 0.5 (c1)" in md
-    report.validate(json.loads(paths["json"].read_text()))
+    validate(json.loads(paths["json"].read_text()))

@@ -15,6 +15,7 @@ from ..lab.record import DEFAULT_RUNS_DIR
 from ..model.samples import read_dns, read_samples
 from ..model.scenario import Scenario
 from ..report import write as report
+from ..report.schema import SCHEMA_VERSION
 from .rounds import run_probes
 from .stream import Stream
 
@@ -72,7 +73,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         timeline = None
     dns_rows = read_dns(out / "dns.csv") if (out / "dns.csv").exists() else []
     data = {
-        "schema_version": report.SCHEMA_VERSION, "scenario": scn.name, "topology": topo.name,
+        "schema_version": SCHEMA_VERSION, "scenario": scn.name, "topology": topo.name,
         "description": scn.description,
         "scenario_file": str(scn.path), "topology_file": "topology.yaml",
         "topology_source": str(topo.path), "link_backend": backend, "schemes": scn.schemes,

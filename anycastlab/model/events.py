@@ -1,8 +1,10 @@
 """Events that change a running lab: the vocabulary of scenario timelines.
 
-Each event is resolved against the topology first (``resolve``: pure, no
-root, raises ScenarioError naming the key) and applied to a Lab later
-(``apply``). Kinds:
+One class per event kind, registered in ``KINDS`` by its names: each
+resolves its raw YAML against the topology first (pure, no root; an
+EventError names the bad key) and applies a resolved Event to a lab later
+(through the lab's public methods, so this module imports no lab code).
+Adding a kind is one class here. Kinds:
 
   cut / restore        links: [[a, b], ...]  or  between: [city, city]
                        (every inter-city link between the two cities: a cable route)
@@ -19,13 +21,10 @@ root, raises ScenarioError naming the key) and applied to a Lab later
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 from ..errors import InputError
 from .topology import Topology
-
-KINDS = ("cut", "restore", "latency", "pop-down", "pop-up", "provider-down", "provider-up",
-         "depeer", "repeer", "dns-down", "dns-up")
 
 
 @dataclass(frozen=True)
@@ -48,98 +47,189 @@ class EventError:
     fix: str
 
 
-def _fail(message: str, key: str, fix: str) -> EventError:
-    return EventError(message, key, fix)
+class Kind:
+    """One family of events (a pair such as cut/restore shares its class)."""
+
+    names: ClassVar[tuple[str, ...]] = ()
+    keys: ClassVar[frozenset[str]] = frozenset()  # beyond kind and at_s
+    needs: ClassVar[Optional[str]] = None           # 'dns': only with DNS steering
+
+    def resolve(self, kind: str, at: float, raw: dict[str, Any], topo: Topology,
+                providers: list[str]) -> Event | EventError:
+        raise NotImplementedError
+
+    def apply(self, lab: Any, ev: Event) -> None:
+        raise NotImplementedError
 
 
-def resolve(raw: dict[str, Any], topo: Topology, providers: list[str]) -> Event | EventError:
-    """Check one event against the topology; an EventError names the bad key."""
-    kind, at = raw.get("kind"), raw.get("at_s", 0)
-    allowed = {"kind", "at_s", "links", "between", "link", "one_way_ms", "pop", "mode",
-               "provider", "ases"}
-    extra = set(raw) - allowed
-    if extra:
-        k = sorted(extra)[0]
-        return _fail(f"unknown key '{k}'", k, f"allowed keys: {', '.join(sorted(allowed))}")
-    if kind not in KINDS:
-        return _fail(f"unknown event kind '{kind}'", "kind", f"use one of: {', '.join(KINDS)}")
-    if not isinstance(at, (int, float)) or at < 0:
-        return _fail(f"at_s must be a number of seconds >= 0, not {at!r}", "at_s",
-                     "give the offset from the start of the phase")
-    label = kind
-    if kind in ("cut", "restore", "latency"):
-        pairs: list[tuple[str, str]] = []
-        if kind == "latency":
-            link = raw.get("link")
-            if not (isinstance(link, list) and len(link) == 2):
-                return _fail("latency needs 'link: [router, router]'", "link", "name the link's ends")
-            pairs = [(str(link[0]), str(link[1]))]
-            ms = raw.get("one_way_ms")
-            if ms == "nominal":  # back to what the topology says
-                lk = next((x for x in topo.links if {x.a, x.b} == set(pairs[0])), None)
-                if lk is not None:
-                    ms = raw["one_way_ms"] = lk.latency_ms
-            if not isinstance(ms, (int, float)) or ms < 0:
-                return _fail("latency needs 'one_way_ms' >= 0 (or 'nominal')", "one_way_ms",
-                             "give the new one-way latency in ms, or 'nominal' for the topology's")
-        elif "between" in raw:
+class LinkKind(Kind):
+    names = ("cut", "restore")
+    keys = frozenset({"links", "between"})
+
+    def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
+        if "between" in raw:
             cities = raw["between"]
             if not (isinstance(cities, list) and len(cities) == 2):
-                return _fail("'between' takes two city ids", "between", "e.g. between: [nyc, lon]")
+                return EventError("'between' takes two city ids", "between", "e.g. between: [nyc, lon]")
             for c in cities:
                 if c not in topo.cities:
-                    return _fail(f"unknown city '{c}'", "between", f"use one of: {', '.join(topo.cities)}")
+                    return EventError(f"unknown city '{c}'", "between", f"use one of: {', '.join(topo.cities)}")
             pairs = [(lk.a, lk.b) for lk in topo.links
                      if {topo.routers[lk.a].city, topo.routers[lk.b].city} == set(cities)
                      and cities[0] != cities[1]]
             if not pairs:
-                return _fail(f"no link runs between {cities[0]} and {cities[1]}", "between",
-                             "pick two cities joined by at least one link ('anycastlab check')")
+                return EventError(f"no link runs between {cities[0]} and {cities[1]}", "between",
+                                  "pick two cities joined by at least one link ('anycastlab check')")
             label = f"{kind} {cities[0]}–{cities[1]} ({len(pairs)} links)"
         else:
             links = raw.get("links")
             if not (isinstance(links, list) and links and all(isinstance(x, list) and len(x) == 2
                                                               for x in links)):
-                return _fail(f"{kind} needs 'links: [[a, b], ...]' or 'between: [city, city]'",
-                             "links", "name the links to cut")
+                return EventError(f"{kind} needs 'links: [[a, b], ...]' or 'between: [city, city]'",
+                                  "links", "name the links to cut")
             pairs = [(str(a), str(b)) for a, b in links]
-        existing = {frozenset((lk.a, lk.b)) for lk in topo.links}
-        for a, b in pairs:
-            if frozenset((a, b)) not in existing:
-                return _fail(f"no link between '{a}' and '{b}'", "links" if kind != "latency" else "link",
-                             "see 'anycastlab check TOPOLOGY' for the links")
-        if kind == "latency":
-            label = f"latency {pairs[0][0]}–{pairs[0][1]} = {raw['one_way_ms']} ms"
-        elif "between" not in raw:
             label = f"{kind} {', '.join(f'{a}–{b}' for a, b in pairs)}"
-        return Event(kind, float(at), links=tuple(pairs), one_way_ms=raw.get("one_way_ms"),
-                     label=label)
-    if kind in ("pop-down", "pop-up"):
+        bad = unknown_link(topo, pairs, "links")
+        return bad or Event(kind, at, links=tuple(pairs), label=label)
+
+    def apply(self, lab, ev):  # type: ignore[no-untyped-def]
+        for a, b in ev.links:
+            (lab.link_down if ev.kind == "cut" else lab.link_up)(a, b)
+
+
+class LatencyKind(Kind):
+    names = ("latency",)
+    keys = frozenset({"link", "one_way_ms"})
+
+    def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
+        link = raw.get("link")
+        if not (isinstance(link, list) and len(link) == 2):
+            return EventError("latency needs 'link: [router, router]'", "link", "name the link's ends")
+        pair = (str(link[0]), str(link[1]))
+        bad = unknown_link(topo, [pair], "link")
+        if bad:
+            return bad
+        ms = raw.get("one_way_ms")
+        if ms == "nominal":  # back to what the topology says
+            ms = next(x.latency_ms for x in topo.links if {x.a, x.b} == set(pair))
+        if not isinstance(ms, (int, float)) or ms < 0:
+            return EventError("latency needs 'one_way_ms' >= 0 (or 'nominal')", "one_way_ms",
+                              "give the new one-way latency in ms, or 'nominal' for the topology's")
+        return Event(kind, at, links=(pair,), one_way_ms=ms,
+                     label=f"latency {pair[0]}–{pair[1]} = {ms} ms")
+
+    def apply(self, lab, ev):  # type: ignore[no-untyped-def]
+        a, b = ev.links[0]
+        lab.set_latency(a, b, float(ev.one_way_ms or 0))
+
+
+class PopKind(Kind):
+    names = ("pop-down", "pop-up")
+    keys = frozenset({"pop", "mode"})
+    MODES = ("withdraw", "responder")
+
+    def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
         pop, mode = raw.get("pop"), raw.get("mode", "withdraw")
         if pop not in topo.cdn.cities:
-            return _fail(f"unknown PoP '{pop}'", "pop", f"use one of: {', '.join(topo.cdn.cities)}")
-        if mode not in ("withdraw", "responder"):
-            return _fail(f"unknown mode '{mode}'", "mode", "use 'withdraw' or 'responder'")
-        return Event(kind, float(at), pop=pop, mode=mode, label=f"{kind} {pop} ({mode})")
-    if kind in ("dns-down", "dns-up"):
-        if set(raw) - {"kind", "at_s"}:
-            k = sorted(set(raw) - {"kind", "at_s"})[0]
-            return _fail(f"{kind} takes no '{k}'", k, "give only kind and at_s")
-        return Event(kind, float(at), label=kind)
-    if kind in ("provider-down", "provider-up"):
+            return EventError(f"unknown PoP '{pop}'", "pop", f"use one of: {', '.join(topo.cdn.cities)}")
+        if mode not in self.MODES:
+            return EventError(f"unknown mode '{mode}'", "mode", "use 'withdraw' or 'responder'")
+        return Event(kind, at, pop=pop, mode=mode, label=f"{kind} {pop} ({mode})")
+
+    def apply(self, lab, ev):  # type: ignore[no-untyped-def]
+        up = ev.kind == "pop-up"
+        if ev.mode == "responder":
+            (lab.start_responder if up else lab.stop_responder)(ev.pop)
+        else:
+            sp = lab.speaker(ev.pop)
+            (sp.announce if up else sp.withdraw)("all")
+
+
+class ProviderKind(Kind):
+    names = ("provider-down", "provider-up")
+    keys = frozenset({"provider"})
+
+    def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
         k = raw.get("provider")
         if k not in providers:
-            return _fail(f"'{k}' is not a provider of the CDN", "provider",
-                         f"use one of: {', '.join(providers)}")
-        return Event(kind, float(at), provider=k, label=f"{kind} {k}")
-    ases = raw.get("ases")
-    if not (isinstance(ases, list) and len(ases) == 2 and all(a in topo.ases for a in ases)):
-        return _fail(f"{kind} needs 'ases: [a, b]' with two AS ids", "ases",
-                     f"AS ids: {', '.join(topo.ases)}")
-    if topo.rels.get((ases[0], ases[1])) != "peer":
-        return _fail(f"'{ases[0]}' and '{ases[1]}' do not peer", "ases",
-                     "depeer closes a peering: name two ASes with a 'peers' relationship")
-    return Event(kind, float(at), ases=(ases[0], ases[1]), label=f"{kind} {ases[0]}–{ases[1]}")
+            return EventError(f"'{k}' is not a provider of the CDN", "provider",
+                              f"use one of: {', '.join(providers)}")
+        return Event(kind, at, provider=k, label=f"{kind} {k}")
+
+    def apply(self, lab, ev):  # type: ignore[no-untyped-def]
+        set_sessions(lab, sessions_between(lab, lab.topo.cdn.id, ev.provider), ev.kind == "provider-up")
+
+
+class PeeringKind(Kind):
+    names = ("depeer", "repeer")
+    keys = frozenset({"ases"})
+
+    def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
+        ases = raw.get("ases")
+        if not (isinstance(ases, list) and len(ases) == 2 and all(a in topo.ases for a in ases)):
+            return EventError(f"{kind} needs 'ases: [a, b]' with two AS ids", "ases",
+                              f"AS ids: {', '.join(topo.ases)}")
+        if topo.rels.get((ases[0], ases[1])) != "peer":
+            return EventError(f"'{ases[0]}' and '{ases[1]}' do not peer", "ases",
+                              "depeer closes a peering: name two ASes with a 'peers' relationship")
+        return Event(kind, at, ases=(ases[0], ases[1]), label=f"{kind} {ases[0]}–{ases[1]}")
+
+    def apply(self, lab, ev):  # type: ignore[no-untyped-def]
+        set_sessions(lab, sessions_between(lab, *ev.ases), ev.kind == "repeer")
+
+
+class DnsKind(Kind):
+    names = ("dns-down", "dns-up")
+    needs = "dns"
+
+    def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
+        return Event(kind, at, label=kind)
+
+    def apply(self, lab, ev):  # type: ignore[no-untyped-def]
+        (lab.start_dns if ev.kind == "dns-up" else lab.stop_dns)()
+
+
+REGISTRY: dict[str, Kind] = {n: k for cls in (LinkKind, LatencyKind, PopKind, ProviderKind,
+                                              PeeringKind, DnsKind)
+                             for k in (cls(),) for n in cls.names}
+KINDS = tuple(REGISTRY)
+
+
+def unknown_link(topo: Topology, pairs: list[tuple[str, str]], key: str) -> Optional[EventError]:
+    existing = {frozenset((lk.a, lk.b)) for lk in topo.links}
+    for a, b in pairs:
+        if frozenset((a, b)) not in existing:
+            return EventError(f"no link between '{a}' and '{b}'", key,
+                              "see 'anycastlab check TOPOLOGY' for the links")
+    return None
+
+
+def resolve(raw: dict[str, Any], topo: Topology, providers: list[str]) -> Event | EventError:
+    """Check one event against the topology; an EventError names the bad key."""
+    kind, at = raw.get("kind"), raw.get("at_s", 0)
+    if kind not in REGISTRY:
+        return EventError(f"unknown event kind '{kind}'{did_you_mean(kind, KINDS)}", "kind",
+                          f"use one of: {', '.join(KINDS)}")
+    k = REGISTRY[kind]
+    allowed = {"kind", "at_s"} | k.keys
+    extra = sorted(set(raw) - allowed)
+    if extra:
+        return EventError(f"unknown key '{extra[0]}' for {kind}{did_you_mean(extra[0], allowed)}",
+                          extra[0], f"allowed keys: {', '.join(sorted(allowed))}")
+    if isinstance(at, bool) or not isinstance(at, (int, float)) or not 0 <= at < float("inf"):
+        return EventError(f"at_s must be a number of seconds >= 0, not {at!r}", "at_s",
+                          "give the offset from the start of the phase")
+    return k.resolve(kind, float(at), raw, topo, providers)
+
+
+def needs(kind: str) -> Optional[str]:
+    """What an event kind needs beyond a lab (e.g. 'dns': DNS steering on)."""
+    return REGISTRY[kind].needs
+
+
+def apply(lab: Any, ev: Event) -> None:
+    """Carry out one event on a running lab."""
+    REGISTRY[ev.kind].apply(lab, ev)
 
 
 def sessions_between(lab: Any, as_a: str, as_b: str) -> list[tuple[str, str]]:
@@ -156,36 +246,18 @@ def sessions_between(lab: Any, as_a: str, as_b: str) -> list[tuple[str, str]]:
     return out
 
 
-def apply(lab: Any, ev: Event) -> None:
-    """Carry out one event on a running lab."""
-    if ev.kind in ("cut", "restore"):
-        for a, b in ev.links:
-            (lab.link_down if ev.kind == "cut" else lab.link_up)(a, b)
-    elif ev.kind == "latency":
-        a, b = ev.links[0]
-        lab.set_latency(a, b, float(ev.one_way_ms or 0))
-    elif ev.kind == "pop-down":
-        if ev.mode == "responder":
-            lab.stop_responder(ev.pop)
-        else:
-            lab.speaker(ev.pop).withdraw("all")
-    elif ev.kind == "pop-up":
-        if ev.mode == "responder":
-            lab.start_responder(ev.pop)
-        else:
-            lab.speaker(ev.pop).announce("all")
-    elif ev.kind in ("provider-down", "provider-up"):
-        _set_sessions(lab, sessions_between(lab, lab.topo.cdn.id, ev.provider), ev.kind == "provider-up")
-    elif ev.kind == "dns-down":
-        lab.stop_dns()
-    elif ev.kind == "dns-up":
-        lab.start_dns()
-    elif ev.kind in ("depeer", "repeer"):
-        _set_sessions(lab, sessions_between(lab, *ev.ases), ev.kind == "repeer")
-
-
-def _set_sessions(lab: Any, sessions: list[tuple[str, str]], up: bool) -> None:
+def set_sessions(lab: Any, sessions: list[tuple[str, str]], up: bool) -> None:
     for router, proto in sessions:
         reply = lab.birdc(router).command(f"{'enable' if up else 'disable'} {proto}")
         if "not found" in reply.lower():
             raise InputError(f"{router} has no protocol {proto}")
+
+
+def did_you_mean(word: Any, choices: Any) -> str:
+    """' (did you mean 'x'?)' for the closest choice, or ''."""
+    import difflib
+
+    if not isinstance(word, str):
+        return ""
+    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..errors import InputError
 from .events import Event, EventError
+from .events import needs as event_needs
 from .events import resolve as resolve_event
 from .schemes import SELECTABLE
 from .settings import DnsSettings, ProbeSettings, Steering
@@ -207,7 +208,7 @@ def load_scenario(name: str, topology_override: Optional[str] = None, *,
     if dns is None:
         for i, ph in enumerate(timeline):
             for j, ev in enumerate(ph.events):
-                if ev.kind in ("dns-down", "dns-up"):
+                if event_needs(ev.kind) == "dns":
                     loc = ("timeline", i, "events", j, "kind")
                     raise ScenarioError(f"'{ev.kind}' needs DNS steering", file=src.path,
                                         key=key_path(loc), line=src.line_of(loc),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from . import plots, timeplots
-from .schema import SCHEMA_VERSION, validate
+from .schema import validate
 from .tables import (
     CLIENT_HEAD,
     SUMMARY_HEAD,
