@@ -133,12 +133,14 @@ def test_normal_stop_leaves_nothing(lab):
 
 
 def test_exception_mid_bring_up_leaves_nothing(tiny, tmp_path):
-    class Boom(Lab):
-        def _start_birds(self) -> None:
-            super()._start_birds()
-            raise RuntimeError("boom after BIRD started")
+    lab = Lab(tiny, runs_dir=tmp_path)
+    start_birds = lab.birds.start
 
-    lab = Boom(tiny, runs_dir=tmp_path)
+    def boom() -> None:
+        start_birds()
+        raise RuntimeError("boom after BIRD started")
+
+    lab.birds.start = boom  # type: ignore[method-assign]
     with pytest.raises(RuntimeError, match="boom"):
         lab.start()
     rec = lab.record
