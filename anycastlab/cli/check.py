@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from rich.table import Table
 
@@ -18,24 +17,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sp.set_defaults(func=run)
 
 
-def is_scenario_file(ref: str) -> bool:
-    """A scenario file (it names a topology) rather than a topology (it has cities)."""
-    import yaml
-
-    p = Path(ref)
-    if not (p.is_file() or (Path("scenarios") / f"{ref}.yaml").is_file()):
-        return False
-    try:
-        from ..model.scenario import resolve_scenario
-
-        data = yaml.safe_load(resolve_scenario(ref).read_text())
-    except (OSError, yaml.YAMLError):
-        return False
-    return isinstance(data, dict) and "topology" in data and "cities" not in data
-
-
 def run(args: argparse.Namespace) -> int:
     """Check whichever kind of file the argument names."""
+    from ..model.scenario import is_scenario_file
+
     if is_scenario_file(args.topology):
         return check_scenario(args)
     return check_topology(args)

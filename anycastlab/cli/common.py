@@ -26,23 +26,12 @@ def add_runs_dir(sp: argparse.ArgumentParser) -> None:
                     help="where run folders live (default: %(default)s, or $ANYCASTLAB_RUNS)")
 
 
-def resolve_file(name: str, folder: str) -> Path:
-    """Accept a path, or a bare name looked up in the given top-level folder."""
-    p = Path(name)
-    if p.exists() or p.suffix or "/" in name:
-        return p
-    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
-        cand = base / folder / f"{name}.yaml"
-        if cand.exists():
-            return cand
-    return p
-
-
 def load_topology_arg(path: str):  # type: ignore[no-untyped-def]
     """The topology a TOPOLOGY argument names (a path or a name in topologies/)."""
+    from ..model.files import resolve_named
     from ..model.topology import load_topology
 
-    return load_topology(resolve_file(path, "topologies"))
+    return load_topology(resolve_named(path, "topology"))
 
 
 def lab_for(args: argparse.Namespace, topo_name: Optional[str]):  # type: ignore[no-untyped-def]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from typing import Any
 
 from ..errors import EnvironmentProblem, InputError
 from .common import add_runs_dir, lab_for, out
@@ -33,6 +32,8 @@ def run(args: argparse.Namespace) -> int:
     if lab is None:
         raise InputError("no running lab found",
                          fix="start one with 'anycastlab up TOPOLOGY --hold' in another shell")
+    from ..measure.explain import client_router, target_address
+
     router = client_router(lab, args.client)
     addr = target_address(lab, args.prefix)
     hops = explain.walk(lab, router, addr)
@@ -60,30 +61,3 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def client_router(lab: Any, name: str) -> str:
-    """The router a CLIENT argument means: a router name as is, else the first router of the AS (or host's AS)."""
-    if name in lab.plan.nodes and lab.plan.nodes[name].kind == "router":
-        return name
-    asid = name[2:] if name.startswith("h-") else name
-    if asid in lab.topo.ases:
-        return f"{asid}-{lab.topo.ases[asid].cities[0]}"
-    raise InputError(f"unknown client '{name}'", key="CLIENT",
-                     fix=f"use a client AS id, e.g. {', '.join(a.id for a in lab.topo.clients()[:5])}")
-
-
-def target_address(lab: Any, text: str) -> str:
-    """The address a PREFIX argument means: a scheme name's service address, or a prefix's first host."""
-    import ipaddress
-
-    sv = lab.plan.services
-    named = {"global": sv.global_prefix, "g": sv.global_prefix,
-             **{k: p for k, p in sv.provider_prefixes.items()},
-             **{f"unicast:{c}": p for c, p in sv.pop_prefixes.items()}}
-    if text in named:
-        return sv.address(named[text])
-    try:
-        net = ipaddress.ip_network(text, strict=False)
-    except ValueError:
-        raise InputError(f"'{text}' is neither an address, a prefix nor a scheme name", key="PREFIX",
-                         fix=f"use an address or one of: {', '.join(named)}") from None
-    return str(net.network_address + (1 if net.prefixlen < 32 else 0))

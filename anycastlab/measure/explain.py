@@ -14,7 +14,8 @@ import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Optional
 
-from ..model.addressing import edge_host_name
+from ..errors import InputError
+from ..model.addressing import client_router_name, edge_host_name
 
 REL = {1: "customer", 2: "peer", 3: "provider", 0: "own"}
 ORIGIN = {"IGP": 0, "EGP": 1, "Incomplete": 2}
@@ -184,3 +185,32 @@ def _router_id(lab: Any, router: str, r: Route) -> str:
 
 def as_dicts(hops: list[Hop]) -> list[dict[str, Any]]:
     return [asdict(h) for h in hops]
+
+
+def client_router(lab: Any, name: str) -> str:
+    """The router a CLIENT argument means: a router name as is, else the first router of the AS (or host's AS)."""
+    if name in lab.plan.nodes and lab.plan.nodes[name].kind == "router":
+        return name
+    asid = name[2:] if name.startswith("h-") else name
+    if asid in lab.topo.ases:
+        return client_router_name(lab.topo.ases[asid])
+    raise InputError(f"unknown client '{name}'", key="CLIENT",
+                     fix=f"use a client AS id, e.g. {', '.join(a.id for a in lab.topo.clients()[:5])}")
+
+
+def target_address(lab: Any, text: str) -> str:
+    """The address a PREFIX argument means: a scheme name's service address, or a prefix's first host."""
+    import ipaddress
+
+    sv = lab.plan.services
+    named = {"global": sv.global_prefix, "g": sv.global_prefix,
+             **{k: p for k, p in sv.provider_prefixes.items()},
+             **{f"unicast:{c}": p for c, p in sv.pop_prefixes.items()}}
+    if text in named:
+        return sv.address(named[text])
+    try:
+        net = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise InputError(f"'{text}' is neither an address, a prefix nor a scheme name", key="PREFIX",
+                         fix=f"use an address or one of: {', '.join(named)}") from None
+    return str(net.network_address + (1 if net.prefixlen < 32 else 0))

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..errors import InputError
 from .events import Event, EventError
+from .files import PROJECT, resolve_named
 from .events import needs as event_needs
 from .events import resolve as resolve_event
 from .schemes import SELECTABLE
@@ -33,7 +34,6 @@ from .settings import DnsSettings, ProbeSettings, Steering
 from .topology import TOPO_NAME, Topology, load_topology
 from .yamlsource import YamlSource, key_path, shape_error
 
-ROOT = Path(__file__).resolve().parents[2]
 
 
 class ScenarioError(InputError):
@@ -140,25 +140,31 @@ class Phase:
 
 def resolve_scenario(name: str) -> Path:
     """A path, or a bare name looked up in scenarios/."""
-    p = Path(name)
-    if p.exists() or p.suffix or "/" in name:
-        return p
-    for base in (Path.cwd(), ROOT):
-        cand = base / "scenarios" / f"{name}.yaml"
-        if cand.exists():
-            return cand
-    return p
+    return resolve_named(name, "scenario")
 
 
 def _topology_path(ref: str, scenario_file: Path) -> Path:
+    """A scenario's ``topology:``: a file relative to the scenario, or a name
+    in the scenario's project (then the cwd's, then anycastlab's)."""
     p = Path(ref)
     if p.suffix:
         return p if p.is_absolute() else (scenario_file.parent / p)
-    for base in (scenario_file.parent.parent, Path.cwd(), ROOT):
-        cand = base / "topologies" / f"{ref}.yaml"
-        if cand.exists():
-            return cand
-    return ROOT / "topologies" / f"{ref}.yaml"
+    found = resolve_named(ref, "topology", near=scenario_file)
+    return found if found.suffix else PROJECT / "topologies" / f"{ref}.yaml"
+
+
+def is_scenario_file(ref: str) -> bool:
+    """A scenario file (it names a topology) rather than a topology (it has cities)."""
+    import yaml
+
+    p = resolve_scenario(ref)
+    if not p.is_file():
+        return False
+    try:
+        data = yaml.safe_load(p.read_bytes())
+    except (OSError, yaml.YAMLError, ValueError, RecursionError):
+        return False
+    return isinstance(data, dict) and "topology" in data and "cities" not in data
 
 
 def load_scenario(name: str, topology_override: Optional[str] = None, *,
@@ -181,7 +187,7 @@ def load_scenario(name: str, topology_override: Optional[str] = None, *,
         tpath = Path(topology_override)
         if not tpath.is_file():
             tpath = _topology_path(Path(topology_override).name if tpath.suffix else
-                                   topology_override, ROOT / "scenarios" / "x.yaml")
+                                   topology_override, PROJECT / "scenarios" / "x.yaml")
         if not tpath.exists():
             raise ScenarioError(f"topology '{topology_override}' not found", key="--topology",
                                 fix="give a path or a name in topologies/ (e.g. world, tiny)")

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..analysis import baseline as analysis
+from ..errors import InputError
 from ..model.samples import read_dns, read_samples
 from ..model.settings import Steering
 from ..model.topology import load_topology
@@ -41,3 +42,37 @@ def reanalyse(folder: Path, steering: Optional[Steering] = None,
     data.update({"steering": asdict(st), "phases": phases,
                  "reanalysed": datetime.now().isoformat(timespec="seconds")})
     return data, report.write(folder, data, topo)
+
+
+def merged_steering(folder: Path, cap: Optional[float], floor: Optional[float],
+                    bias: Optional[float], window_s: Optional[float]) -> Any:
+    """The run's own steering with the given overrides applied and checked; None if none given."""
+    from dataclasses import replace
+
+    from ..model.settings import Steering
+
+    if all(v is None for v in (cap, floor, bias, window_s)):
+        return None
+    from ..model.scenario import check_steering
+    from ..report.schema import load_report
+
+    base = Steering(**load_report(str(folder))["steering"])
+    s = replace(base, **{k: v for k, v in (("cap", cap), ("floor", floor),
+                                           ("bias", bias), ("window_s", window_s))
+                         if v is not None})
+    return check_steering(s.cap, s.floor, s.bias, s.window_s)
+
+
+def plotted_clients(folder: Path, spec: Optional[str]) -> Optional[list[str]]:
+    """The --clients list, each checked against the run's client networks; None if not given."""
+    if spec is None:
+        return None
+    from ..report.schema import load_report
+
+    known = set(load_report(str(folder))["phases"][0]["clients"])
+    clients = [c for c in spec.split(",") if c]
+    bad = [c for c in clients if c not in known]
+    if bad:
+        raise InputError(f"unknown client '{bad[0]}'", key="--clients",
+                         fix=f"use client AS ids of this run: {', '.join(sorted(known))}")
+    return clients
