@@ -23,8 +23,15 @@ class AnycastlabError(Exception):
         self.key = key
         self.line = line
         self.fix = fix
+        # every error found in the same check, this one first (see model.suggest.combine)
+        self.errors: list[AnycastlabError] = [self]
 
     def __str__(self) -> str:
+        if len(self.errors) > 1:
+            return self._several()
+        return self._one()
+
+    def _one(self) -> str:
         where = []
         if self.file:
             where.append(self.file + (f":{self.line}" if self.line else ""))
@@ -34,6 +41,23 @@ class AnycastlabError(Exception):
         if self.fix:
             text += f"\n  fix: {self.fix}"
         return text
+
+    def _several(self) -> str:
+        """All errors, one per entry: a person fixes them in one pass."""
+        files = {e.file for e in self.errors}
+        one_file = len(files) == 1 and self.file is not None
+        lines = [f"{len(self.errors)} errors" + (f" in {self.file}:" if one_file else ":")]
+        for e in self.errors:
+            if one_file:
+                where = ", ".join(x for x in (f"line {e.line}" if e.line else "",
+                                              f"key {e.key}" if e.key else "") if x)
+            else:
+                where = " ".join(x for x in ((e.file or "") + (f":{e.line}" if e.line else ""),
+                                             f"at '{e.key}'" if e.key else "") if x)
+            lines.append(f"  {where}: {e.message}" if where else f"  {e.message}")
+            if e.fix:
+                lines.append(f"    fix: {e.fix}")
+        return "\n".join(lines)
 
 
 class InputError(AnycastlabError):

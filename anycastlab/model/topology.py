@@ -11,12 +11,13 @@ import math
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Callable, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..errors import TopologyError
-from .yamlsource import YamlSource, key_path, shape_error
+from .suggest import ErrorList, did_you_mean
+from .yamlsource import Salvage, YamlSource, salvage, shape_errors
 
 EARTH_RADIUS_KM = 6371.0
 FIBRE_KM_PER_MS = 200.0  # light in fibre: about 2/3 of c
@@ -259,161 +260,240 @@ def link_latency(settings: Settings, ca: City, cb: City) -> float:
 
 
 def load_topology(path: str | Path) -> Topology:
-    """Read, validate and resolve a topology file."""
+    """Read, validate and resolve a topology file, reporting every error found.
+
+    Shape errors do not stop the reference checks on the parts that are
+    fine, so one run lists a misspelt key and an unknown city together.
+    """
     src = YamlSource.load(path, "topology")
+    errs = ErrorList(src, TopologyError)
     try:
         spec = TopologySpec.model_validate(src.data)
+        lost = Salvage()
     except ValidationError as exc:
-        raise shape_error(src, exc, TopologyError, TOPO_FIXES, "docs/topology.md") from None
-    return build_topology(spec, src)
+        errs.extend(shape_errors(src, exc, TopologyError, TOPO_FIXES, "docs/topology.md",
+                                 TopologySpec))
+        spec, lost = salvage(TopologySpec, src.data, exc)
+    topo = build_topology(spec, src, lost, errs)
+    errs.raise_if_any()
+    return topo
 
 
-def build_topology(spec: TopologySpec, src: YamlSource) -> Topology:
-    """Resolve references and check the meaning of a shape-valid spec."""
+def build_topology(spec: TopologySpec, src: YamlSource, lost: Optional[Salvage] = None,
+                   errs: Optional[ErrorList] = None) -> Topology:
+    """Resolve references and check the meaning of a spec; raise every error found.
 
-    def fail(msg: str, loc: tuple, fix: str) -> TopologyError:
-        return TopologyError(msg, file=src.path, key=key_path(loc), line=src.line_of(loc), fix=fix)
-
+    ``lost`` names the entries that failed the shape check (None in the
+    spec's lists): references to them are skipped, as are the whole-graph
+    checks once anything failed, since those would only repeat the damage.
+    """
+    lost, errs = lost or Salvage(), errs if errs is not None else ErrorList(src, TopologyError)
+    fail = errs.add
     cities: dict[str, City] = {}
     for i, c in enumerate(spec.cities):
+        if c is None:
+            continue
         if c.id in cities:
-            raise fail(f"duplicate city id '{c.id}'", ("cities", i, "id"), "give each city a unique id")
+            fail(f"duplicate city id '{c.id}'", ("cities", i, "id"), "give each city a unique id")
+            continue
         cities[c.id] = City(c.id, c.name, c.lat, c.lon)
 
     ases: dict[str, AS] = {}
     asns: dict[int, str] = {}
     routers: dict[str, Router] = {}
     for i, a in enumerate(spec.ases):
+        if a is None:
+            continue
         if a.id in ases:
-            raise fail(f"duplicate AS id '{a.id}'", ("ases", i, "id"), "give each AS a unique id")
+            fail(f"duplicate AS id '{a.id}'", ("ases", i, "id"), "give each AS a unique id")
+            lost.ids.update(f"{a.id}-{c}" for c in a.cities)  # its routers: reported here
+            continue
         if a.id in RESERVED_AS_IDS:
-            raise fail(f"AS id '{a.id}' is reserved (hosts are named 'h-<client>' and "
-                       "'e-<city>')", ("ases", i, "id"), "pick another id")
+            fail(f"AS id '{a.id}' is reserved (hosts are named 'h-<client>' and 'e-<city>')",
+                 ("ases", i, "id"), "pick another id")
+            lost.ids.add(a.id)  # reported: links and relationships to it are not
+            continue
         if a.asn in asns:
-            raise fail(f"duplicate ASN {a.asn} (already used by '{asns[a.asn]}')",
-                       ("ases", i, "asn"), "give each AS its own number")
+            fail(f"duplicate ASN {a.asn} (already used by '{asns[a.asn]}')",
+                 ("ases", i, "asn"), "give each AS its own number")
         if a.role == "client" and len(a.cities) != 1:
-            raise fail(f"client AS '{a.id}' lists {len(a.cities)} cities; a client network "
-                       "sits in exactly one city", ("ases", i, "cities"),
-                       "list one city, or model each site as its own client AS")
+            fail(f"client AS '{a.id}' lists {len(a.cities)} cities; a client network "
+                 "sits in exactly one city", ("ases", i, "cities"),
+                 "list one city, or model each site as its own client AS")
         for j, cid in enumerate(a.cities):
-            if cid not in cities:
-                raise fail(f"unknown city '{cid}'", ("ases", i, "cities", j),
-                           f"use one of: {', '.join(cities)}; or add it under 'cities'")
             name = f"{a.id}-{cid}"
-            if name in routers:
-                raise fail(f"city '{cid}' listed twice for AS '{a.id}'", ("ases", i, "cities", j),
-                           "list each city once")
-            if len(name) > MAX_NODE_NAME:
-                raise fail(f"router name '{name}' is longer than {MAX_NODE_NAME} characters "
-                           "(Linux limits interface names)", ("ases", i, "id"),
-                           "shorten the AS id or the city id")
-            routers[name] = Router(name, a.id, cid, len(routers))
+            if cid not in cities:
+                lost.ids.add(name)
+                if not lost.unsure(cid, "cities"):
+                    fail(f"unknown city '{cid}'{did_you_mean(cid, cities)}",
+                         ("ases", i, "cities", j),
+                         f"use one of: {', '.join(cities)}; or add it under 'cities'")
+            elif name in routers:
+                fail(f"city '{cid}' listed twice for AS '{a.id}'", ("ases", i, "cities", j),
+                     "list each city once")
+            elif len(name) > MAX_NODE_NAME:
+                lost.ids.add(name)
+                fail(f"router name '{name}' is longer than {MAX_NODE_NAME} characters "
+                     "(Linux limits interface names)", ("ases", i, "id"),
+                     "shorten the AS id or the city id")
+            else:
+                routers[name] = Router(name, a.id, cid, len(routers))
         ases[a.id] = AS(a.id, a.asn, a.name, a.role, tuple(a.cities), i + 1)
         asns[a.asn] = a.id
 
     cdns = [a for a in ases.values() if a.role == "cdn"]
-    if len(cdns) != 1:
-        raise fail(f"found {len(cdns)} ASes with role 'cdn'; exactly one is needed", ("ases",),
-                   "mark the CDN's AS with 'role: cdn' (and only that one)")
+    if len(cdns) != 1 and not (lost.failed and len(cdns) == 0):
+        fail(f"found {len(cdns)} ASes with role 'cdn'; exactly one is needed", ("ases",),
+             "mark the CDN's AS with 'role: cdn' (and only that one)")
 
+    rels = _relationships(spec, ases, lost, errs)
+    links = _links(spec, routers, rels, ases, cities, lost, errs)
+    topo = Topology(spec.name, spec.description, spec.settings, cities, ases, routers, links,
+                    rels, src.path)
+    if not errs and not lost.failed:
+        _check_meaning(topo, spec, fail)
+    errs.raise_if_any()
+    return topo
+
+
+def _relationships(spec: TopologySpec, ases: dict[str, AS], lost: Salvage,
+                   errs: ErrorList) -> dict[tuple[str, str], Rel]:
+    """Business relationships, both directions; a bad entry marks the section lost."""
+    fail, before = errs.add, len(errs)
     rels: dict[tuple[str, str], Rel] = {}
     for i, r in enumerate(spec.relationships):
-        loc = ("relationships", i)
+        loc: tuple = ("relationships", i)
+        if r is None:
+            continue
         if r.peers is not None:
             if r.provider or r.customer:
-                raise fail("a relationship is either 'peers: [a, b]' or 'provider:'/'customer:'",
-                           loc, "split it into two entries")
+                fail("a relationship is either 'peers: [a, b]' or 'provider:'/'customer:'",
+                     loc, "split it into two entries")
+                continue
             pairs = [(r.peers[0], r.peers[1], "peer"), (r.peers[1], r.peers[0], "peer")]
             names = [(r.peers[0], loc + ("peers", 0)), (r.peers[1], loc + ("peers", 1))]
         else:
             if not (r.provider and r.customer):
-                raise fail("a relationship needs both 'provider' and 'customer' (or 'peers')",
-                           loc, "write {provider: X, customer: Y} or {peers: [X, Y]}")
+                fail("a relationship needs both 'provider' and 'customer' (or 'peers')",
+                     loc, "write {provider: X, customer: Y} or {peers: [X, Y]}")
+                continue
             pairs = [(r.customer, r.provider, "provider"), (r.provider, r.customer, "customer")]
             names = [(r.provider, loc + ("provider",)), (r.customer, loc + ("customer",))]
-        for n, nloc in names:
-            if n not in ases:
-                raise fail(f"unknown AS '{n}'", nloc, f"use one of: {', '.join(ases)}")
+        unknown = [(n, nloc) for n, nloc in names if n not in ases]
+        for n, nloc in unknown:
+            if not lost.unsure(n, "ases"):
+                fail(f"unknown AS '{n}'{did_you_mean(n, ases)}", nloc,
+                     f"use one of: {', '.join(ases)}")
+        if unknown:
+            lost.sections.add("relationships")
+            continue
         if names[0][0] == names[1][0]:
-            raise fail(f"AS '{names[0][0]}' cannot have a relationship with itself", loc,
-                       "name two different ASes")
+            fail(f"AS '{names[0][0]}' cannot have a relationship with itself", loc,
+                 "name two different ASes")
+            continue
         if (pairs[0][0], pairs[0][1]) in rels:
-            raise fail(f"ASes '{pairs[0][0]}' and '{pairs[0][1]}' already have a relationship",
-                       loc, "keep one relationship per pair of ASes")
+            fail(f"ASes '{pairs[0][0]}' and '{pairs[0][1]}' already have a relationship",
+                 loc, "keep one relationship per pair of ASes")
+            continue
         for us, them, rel in pairs:
             rels[(us, them)] = rel  # type: ignore[assignment]
+    if len(errs) > before:  # a missing relationship would make "link without one" noise
+        lost.sections.add("relationships")
+    return rels
 
+
+def _links(spec: TopologySpec, routers: dict[str, Router], rels: dict[tuple[str, str], Rel],
+           ases: dict[str, AS], cities: dict[str, City], lost: Salvage,
+           errs: ErrorList) -> list[Link]:
+    """Links between known routers, with their latency; bad ones are reported and left out."""
+    fail = errs.add
     links: list[Link] = []
     seen_pairs: set[frozenset[str]] = set()
     for i, lk in enumerate(spec.links):
-        loc = ("links", i)
-        for end in ("a", "b"):
-            rname = getattr(lk, end)
-            if rname not in routers:
-                raise fail(f"unknown router '{rname}'", loc + (end,),
-                           "routers are named '<as id>-<city id>' for each city an AS lists")
+        loc: tuple = ("links", i)
+        if lk is None:
+            continue
+        bad = [(end, getattr(lk, end)) for end in ("a", "b") if getattr(lk, end) not in routers]
+        for end, rname in bad:
+            asid, _, cid = rname.partition("-")
+            owner = ases.get(asid)
+            if rname in lost.ids or lost.unsure(asid, "ases") or lost.unsure(cid, "cities") or (
+                    owner and cid in cities and any(c not in cities for c in owner.cities)):
+                continue  # its AS or city entry is broken (say, a misspelt city): reported
+            maybe = [*routers, *(n for n in lost.ids if "-" in n)]
+            fail(f"unknown router '{rname}'{did_you_mean(rname, maybe)}", loc + (end,),
+                 "routers are named '<as id>-<city id>' for each city an AS lists")
+        if bad:
+            continue
         if lk.a == lk.b:
-            raise fail(f"link from '{lk.a}' to itself", loc, "join two different routers")
+            fail(f"link from '{lk.a}' to itself", loc, "join two different routers")
+            continue
         pair = frozenset((lk.a, lk.b))
         if pair in seen_pairs:
-            raise fail(f"duplicate link {lk.a} -- {lk.b}", loc, "remove the second one")
+            fail(f"duplicate link {lk.a} -- {lk.b}", loc, "remove the second one")
+            continue
         seen_pairs.add(pair)
         ra, rb = routers[lk.a], routers[lk.b]
         if ra.asid != rb.asid:
             if (ra.asid, rb.asid) not in rels:
-                raise fail(f"link joins ASes '{ra.asid}' and '{rb.asid}' which have no "
-                           "relationship", loc,
-                           "add {provider: X, customer: Y} or {peers: [X, Y]} under 'relationships'")
+                if "relationships" not in lost.sections:
+                    fail(f"link joins ASes '{ra.asid}' and '{rb.asid}' which have no "
+                         "relationship", loc,
+                         "add {provider: X, customer: Y} or {peers: [X, Y]} under 'relationships'")
+                continue
         elif ases[ra.asid].role == "cdn":
-            raise fail("links between CDN PoPs are not modelled: each PoP is an island that "
-                       "announces on its own", loc, "remove the link")
+            fail("links between CDN PoPs are not modelled: each PoP is an island that "
+                 "announces on its own", loc, "remove the link")
+            continue
         if lk.latency_ms is not None:
             lat, over = float(lk.latency_ms), True
         else:
             lat, over = link_latency(spec.settings, cities[ra.city], cities[rb.city]), False
         links.append(Link(lk.a, lk.b, lat, i, over))
-
-    topo = Topology(spec.name, spec.description, spec.settings, cities, ases, routers, links,
-                    rels, src.path)
-    _check_meaning(topo, spec, fail)
-    return topo
+    return links
 
 
-def _check_meaning(topo: Topology, spec: TopologySpec, fail: Any) -> None:
-    """Checks that need the whole graph: connectivity and reachability."""
+def _check_meaning(topo: Topology, spec: TopologySpec, fail: Callable[..., Any]) -> None:
+    """Checks that need the whole graph: connectivity and reachability.
+
+    Run only on a topology without other errors; a problem that explains
+    another (no provider, so no route to the CDN) is reported alone.
+    """
     as_loc = {a.id: ("ases", i) for i, a in enumerate(spec.ases)}
     linked_pairs = {(topo.routers[lk.a].asid, topo.routers[lk.b].asid) for lk in topo.links}
     linked_pairs |= {(b, a) for a, b in linked_pairs}
     for (us, them), rel in topo.rels.items():
         if (us, them) not in linked_pairs and us < them:
-            raise fail(f"ASes '{us}' and '{them}' have a relationship but no link",
-                       as_loc[us], f"add a link between a router of '{us}' and one of '{them}'")
+            fail(f"ASes '{us}' and '{them}' have a relationship but no link",
+                 as_loc[us], f"add a link between a router of '{us}' and one of '{them}'")
+    stranded: set[str] = set()  # clients without a provider: unreachable for that reason
     for a in topo.ases.values():
         if a.role == "transit" and len(topo.ibgp_groups(a.id)) > 1:
             parts = " | ".join(",".join(g) for g in topo.ibgp_groups(a.id))
-            raise fail(f"transit AS '{a.id}' is split into disconnected parts: {parts}",
-                       as_loc[a.id], "add backbone links so its routers form one network")
+            fail(f"transit AS '{a.id}' is split into disconnected parts: {parts}",
+                 as_loc[a.id], "add backbone links so its routers form one network")
         if a.role == "client" and not topo.providers_of(a.id):
-            raise fail(f"client AS '{a.id}' has no provider", as_loc[a.id],
-                       f"add {{provider: <transit>, customer: {a.id}}} under 'relationships'")
+            stranded.add(a.id)
+            fail(f"client AS '{a.id}' has no provider", as_loc[a.id],
+                 f"add {{provider: <transit>, customer: {a.id}}} under 'relationships'")
         if a.role != "client":
             for r in topo.routers_of(a.id):
                 if not topo.links_of(r.name):
-                    raise fail(f"router '{r.name}' has no links", as_loc[a.id],
-                               "link it to another router or drop the city from the AS")
+                    fail(f"router '{r.name}' has no links", as_loc[a.id],
+                         "link it to another router or drop the city from the AS")
     cdn = topo.cdn
     if not any(topo.links_of(r.name) for r in topo.routers_of(cdn.id)):
-        raise fail(f"the CDN '{cdn.id}' has no PoP connected to any provider", as_loc[cdn.id],
-                   "link at least one PoP router to a transit router in its city")
+        fail(f"the CDN '{cdn.id}' has no PoP connected to any provider", as_loc[cdn.id],
+             "link at least one PoP router to a transit router in its city")
     if not topo.providers_of(cdn.id):
-        raise fail(f"the CDN '{cdn.id}' buys transit from nobody", as_loc[cdn.id],
-                   f"add {{provider: <transit>, customer: {cdn.id}}} under 'relationships'")
+        fail(f"the CDN '{cdn.id}' buys transit from nobody", as_loc[cdn.id],
+             f"add {{provider: <transit>, customer: {cdn.id}}} under 'relationships'")
+        return  # no client can reach it: saying so for each would be noise
     for a in topo.clients():
-        if cdn.id not in topo.valley_free_reach(a.id):
-            raise fail(f"client AS '{a.id}' cannot reach any CDN PoP by a valley-free path "
-                       "(routing policy would hide the CDN from it)", as_loc[a.id],
-                       "give it (or one of its providers) a provider or peer that reaches the CDN")
+        if a.id not in stranded and cdn.id not in topo.valley_free_reach(a.id):
+            fail(f"client AS '{a.id}' cannot reach any CDN PoP by a valley-free path "
+                 "(routing policy would hide the CDN from it)", as_loc[a.id],
+                 "give it (or one of its providers) a provider or peer that reaches the CDN")
 
 
 def latency_table(topo: Topology) -> list[dict[str, Any]]:

@@ -6,12 +6,18 @@ the line the user has to edit.
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence, Type
+from typing import Any, Optional, Sequence, Type, TypeVar, get_args, get_origin
 
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError
+from .suggest import combine, did_you_mean, nearest
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class YamlSource:
@@ -99,18 +105,131 @@ GENERIC_FIXES = {
 }
 
 
-def shape_error(src: YamlSource, exc: Any, cls: Type[InputError], fixes: dict[str, str],
-                doc: str) -> InputError:
-    """Turn the first pydantic validation error into a typed error with a line."""
-    err = exc.errors()[0]
-    loc = tuple(err["loc"])
-    kind = err["type"]
-    if kind == "extra_forbidden":
-        return cls(f"unknown key '{loc[-1]}'", file=src.path, key=key_path(loc),
-                   line=src.line_of(loc) or src.line_of(loc[:-1]),
-                   fix=f"remove it or check its spelling (see {doc} for the allowed keys)")
-    if kind == "missing":
-        return cls(f"required key '{loc[-1]}' is missing", file=src.path, key=key_path(loc),
-                   line=src.line_of(loc[:-1]), fix=f"add '{loc[-1]}: ...' (see {doc})")
-    fix = {**GENERIC_FIXES, **fixes}.get(kind, f"correct the value (see {doc})")
-    return cls(err["msg"], file=src.path, key=key_path(loc), line=src.line_of(loc), fix=fix)
+def model_at(model: Type[BaseModel], loc: Sequence[Any]) -> Optional[Type[BaseModel]]:
+    """The pydantic model that validates the object at ``loc``, if any (for key suggestions)."""
+    cur: Optional[Type[BaseModel]] = model
+    for part in loc:
+        if isinstance(part, int):
+            continue  # list index: the item's model is found from the list's annotation
+        if cur is None or part not in cur.model_fields:
+            return None
+        cur = _model_in(cur.model_fields[part].annotation)
+    return cur
+
+
+def _model_in(ann: Any) -> Optional[Type[BaseModel]]:
+    """First BaseModel inside an annotation such as Optional[list[X]]."""
+    if isinstance(ann, type) and issubclass(ann, BaseModel):
+        return ann
+    for arg in get_args(ann):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def shape_errors(src: YamlSource, exc: ValidationError, cls: Type[InputError],
+                 fixes: dict[str, str], doc: str,
+                 model: Optional[Type[BaseModel]] = None) -> list[InputError]:
+    """Every pydantic validation error as a typed error with a line, in file order.
+
+    With ``model`` an unknown key gets the nearest allowed key as a
+    suggestion, and "required key 'lat' is missing" is left out when it is
+    only the echo of a misspelt 'latitude' in the same entry.
+    """
+    raw = exc.errors()
+    best: dict[tuple, Optional[str]] = {}  # loc of an unknown key -> the allowed key it resembles
+    for err in raw:
+        if err["type"] == "extra_forbidden" and model is not None:
+            loc = tuple(err["loc"])
+            sub = model_at(model, loc[:-1])
+            best[loc] = nearest(loc[-1], sub.model_fields if sub is not None else [])
+    echoed = {loc[:-1] + (b,) for loc, b in best.items() if b is not None}
+    out = []
+    for err in raw:
+        loc = tuple(err["loc"])
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            b = best.get(loc)
+            out.append(cls(f"unknown key '{loc[-1]}'" + (f" (did you mean '{b}'?)" if b else ""),
+                           file=src.path, key=key_path(loc),
+                           line=src.line_of(loc) or src.line_of(loc[:-1]),
+                           fix=(f"rename it to '{b}'" if b else "remove it or check its spelling")
+                           + f" (see {doc} for the allowed keys)"))
+        elif kind == "missing":
+            if loc not in echoed:
+                out.append(cls(f"required key '{loc[-1]}' is missing", file=src.path,
+                               key=key_path(loc), line=src.line_of(loc[:-1]),
+                               fix=f"add '{loc[-1]}: ...' (see {doc})"))
+        else:
+            msg = err["msg"]
+            if kind == "literal_error" and isinstance(err.get("input"), str):
+                allowed = re.findall(r"'([^']*)'", err.get("ctx", {}).get("expected", ""))
+                msg += did_you_mean(err["input"], allowed)
+            fix = {**GENERIC_FIXES, **fixes}.get(kind, f"correct the value (see {doc})")
+            out.append(cls(msg, file=src.path, key=key_path(loc), line=src.line_of(loc), fix=fix))
+    return sorted(out, key=lambda e: e.line or 0)  # file order, not the model's field order
+
+
+def shape_error(src: YamlSource, exc: ValidationError, cls: Type[InputError],
+                fixes: dict[str, str], doc: str,
+                model: Optional[Type[BaseModel]] = None) -> InputError:
+    """All pydantic validation errors as one raisable error (the first one typed)."""
+    return combine(shape_errors(src, exc, cls, fixes, doc, model))
+
+
+@dataclass
+class Salvage:
+    """What failed the shape check, so later checks skip references to it:
+    "unknown city 'lon'" is noise when the entry defining 'lon' is broken."""
+
+    sections: set[str] = field(default_factory=set)  # parts whose names are not all known
+    ids: set[str] = field(default_factory=set)  # 'id' of list entries that failed
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.sections or self.ids)
+
+    def unsure(self, name: str, section: str) -> bool:
+        """True if ``name`` may be defined by a broken part of ``section``."""
+        return section in self.sections or name in self.ids
+
+
+def salvage(model: Type[M], data: dict[str, Any], exc: ValidationError) -> tuple[M, Salvage]:
+    """Keep the parts of ``data`` that passed the shape check, so meaning checks
+    can still run on them and report more errors in the same pass.
+
+    List entries that failed become None (indices, hence key paths and
+    lines, stay right); other fields that failed take their default.
+    """
+    bad = [tuple(e["loc"]) for e in exc.errors()]
+    lost = Salvage()
+    out = model.model_construct()
+    check = model.__pydantic_validator__.validate_assignment  # runs the field's validators too
+    for name, f in model.model_fields.items():
+        errs = [loc for loc in bad if loc and loc[0] == name]
+        raw = data.get(name)
+        is_list = get_origin(f.annotation) is list
+        if errs and is_list and isinstance(raw, list) and all(len(loc) > 1 for loc in errs):
+            broken = {loc[1] for loc in errs}
+            for i in broken:
+                xid = raw[i].get("id") if isinstance(raw[i], dict) else None
+                if isinstance(xid, str) and (name, i, "id") not in bad:
+                    lost.ids.add(xid)
+                else:
+                    lost.sections.add(name)
+            try:
+                check(out, name, [x for i, x in enumerate(raw) if i not in broken])
+            except ValidationError:  # e.g. too few entries left
+                lost.sections.add(name)
+                setattr(out, name, [])
+                continue
+            good = iter(getattr(out, name))
+            setattr(out, name, [None if i in broken else next(good) for i in range(len(raw))])
+        elif errs:
+            lost.sections.add(name)
+            setattr(out, name, [] if is_list else (
+                None if f.is_required() else f.get_default(call_default_factory=True)))
+        elif name in data:
+            check(out, name, raw)
+    return out, lost
