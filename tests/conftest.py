@@ -1,4 +1,7 @@
-"""Shared fixtures. Lab tests (marker ``lab``) need root and are skipped without it."""
+"""Shared fixtures and the test tiers: tests/unit (no root, no daemon),
+tests/golden (rendered configs against golden files and the daemons' own
+checkers), tests/lab (marker ``lab``: root, real namespaces and daemons;
+skipped without root)."""
 from __future__ import annotations
 
 import os
@@ -12,7 +15,15 @@ TOPOLOGIES = ROOT / "topologies"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+LAB_TIER = Path(__file__).resolve().parent / "lab"
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tiers: everything under tests/lab/ is a lab test (root, real namespaces
+    and daemons); tests/unit/ and tests/golden/ start no daemon."""
+    for item in items:
+        if LAB_TIER in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.lab)
     if os.geteuid() == 0:
         return
     skip = pytest.mark.skip(reason="lab test: needs root (run 'sudo make test')")
@@ -61,3 +72,11 @@ def lab(tiny, tmp_path_factory):
 @pytest.fixture(scope="session")
 def bird_available() -> bool:
     return shutil.which("bird") is not None
+
+
+@pytest.fixture
+def plan(tiny):
+    """tiny's address plan."""
+    from anycastlab.model.addressing import plan_addresses
+
+    return plan_addresses(tiny)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import statistics
 import subprocess
+import time
+from typing import Any, Callable
 
 from anycastlab.lab.record import RunRecord, pids_in_netns, same_process
 
@@ -64,3 +66,14 @@ def leftovers(rec: RunRecord) -> list[str]:
 
 def owner_alive(rec: RunRecord) -> bool:
     return same_process(rec.data["owner_pid"], rec.data.get("owner_starttime"))
+
+
+def wait_for(cond: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    end = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)

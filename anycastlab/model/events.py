@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Optional
 
 from ..errors import InputError
+from .suggest import did_you_mean
 from .topology import Topology
 
 
@@ -251,13 +252,3 @@ def set_sessions(lab: Any, sessions: list[tuple[str, str]], up: bool) -> None:
         reply = lab.birdc(router).command(f"{'enable' if up else 'disable'} {proto}")
         if "not found" in reply.lower():
             raise InputError(f"{router} has no protocol {proto}")
-
-
-def did_you_mean(word: Any, choices: Any) -> str:
-    """' (did you mean 'x'?)' for the closest choice, or ''."""
-    import difflib
-
-    if not isinstance(word, str):
-        return ""
-    close = difflib.get_close_matches(word, [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""

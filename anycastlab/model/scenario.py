@@ -175,7 +175,7 @@ def load_scenario(name: str, topology_override: Optional[str] = None, *,
     try:
         spec = ScenarioSpec.model_validate(src.data)
     except ValidationError as exc:
-        raise shape_error(src, exc, ScenarioError, {}, "docs/scenarios.md") from None
+        raise shape_error(src, exc, ScenarioError, {}, "docs/scenarios.md", ScenarioSpec) from None
     if steering is not None:
         spec.steering.mode = steering  # type: ignore[assignment]
     if ttl is not None:

@@ -14,7 +14,7 @@ from anycastlab.errors import LabError
 from anycastlab.config.render import render_template
 from anycastlab.config.exabgp import speaker_context, speaker_plan, validate_config, write_speaker_files
 
-GOLDEN = Path(__file__).parent / "golden" / "tiny-speakers"
+GOLDEN = Path(__file__).parent / "tiny-speakers"
 
 
 def fixed_render(topo, plan, pop: str) -> str:

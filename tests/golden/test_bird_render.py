@@ -11,7 +11,7 @@ import pytest
 from anycastlab.model.addressing import plan_addresses
 from anycastlab.config.bird import POLICY, check_config, ospf_cost, render_all, render_router, router_context
 
-GOLDEN = Path(__file__).parent / "golden" / "tiny"
+GOLDEN = Path(__file__).parent / "tiny"
 
 
 def test_tiny_matches_golden_files(tiny, tmp_path):

@@ -1,0 +1,51 @@
+"""Timeline events: resolution against the topology (no root, no lab)."""
+from __future__ import annotations
+
+
+import pytest
+
+from anycastlab.model.events import Event, EventError, resolve
+
+PROVIDERS = ["tra", "trb"]
+
+
+@pytest.mark.parametrize("raw, key, fragment", [
+    ({"kind": "explode"}, "kind", "unknown event kind"),
+    ({"kind": "cut", "at_s": -1, "links": [["c1-nyc", "tra-nyc"]]}, "at_s", ">= 0"),
+    ({"kind": "cut", "links": [["c1-nyc", "trb-nyc"]]}, "links", "no link between"),
+    ({"kind": "cut"}, "links", "needs 'links"),
+    ({"kind": "cut", "between": ["nyc", "par"]}, "between", "unknown city 'par'"),
+    ({"kind": "pop-down", "pop": "par"}, "pop", "unknown PoP"),
+    ({"kind": "pop-down", "pop": "nyc", "mode": "nuke"}, "mode", "unknown mode"),
+    ({"kind": "provider-down", "provider": "c1"}, "provider", "not a provider of the CDN"),
+    ({"kind": "depeer", "ases": ["tra", "c1"]}, "ases", "do not peer"),
+    ({"kind": "latency", "link": ["tra-nyc", "tra-lon"]}, "one_way_ms", "one_way_ms"),
+    ({"kind": "cut", "links": [["c1-nyc", "tra-nyc"]], "colour": "red"}, "colour", "unknown key"),
+])
+def test_rejections(tiny, raw, key, fragment):
+    res = resolve(raw, tiny, PROVIDERS)
+    assert isinstance(res, EventError) and res.key == key and fragment in res.message and res.fix
+
+
+def test_between_finds_every_link_of_a_cable_route(tiny):
+    ev = resolve({"kind": "cut", "at_s": 5, "between": ["lon", "nyc"]}, tiny, PROVIDERS)
+    assert isinstance(ev, Event) and ev.at_s == 5
+    assert set(ev.links) == {("tra-nyc", "tra-lon"), ("trb-nyc", "trb-lon")}
+    assert "2 links" in ev.label
+
+
+def test_latency_back_to_nominal(tiny):
+    ev = resolve({"kind": "latency", "link": ["tra-nyc", "tra-lon"], "one_way_ms": "nominal"},
+                 tiny, PROVIDERS)
+    lk = next(x for x in tiny.links if {x.a, x.b} == {"tra-nyc", "tra-lon"})
+    assert ev.one_way_ms == lk.latency_ms > 20
+    bad = resolve({"kind": "latency", "link": ["tra-nyc", "tra-lon"], "one_way_ms": "slow"},
+                  tiny, PROVIDERS)
+    assert bad.key == "one_way_ms" and "nominal" in bad.fix
+
+
+def test_depeer_sessions(tiny):
+    ev = resolve({"kind": "depeer", "ases": ["tra", "trb"]}, tiny, PROVIDERS)
+    assert isinstance(ev, Event) and ev.ases == ("tra", "trb")
+
+
