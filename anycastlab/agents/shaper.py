@@ -22,8 +22,6 @@ import argparse
 import ctypes
 import errno
 import gc
-import heapq
-import itertools
 import json
 import math
 import os
@@ -34,151 +32,18 @@ import socket
 import sys
 import time
 import warnings
-from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ShaperError
 from .netns import libc, setns
+from .schedule import Line, QueueSpec, Scheduler, check_delay, parse_queue, validate_spec
 
 DEFAULT_MAX_LEN = 8192            # kernel queue length; held packets count toward it
 DEFAULT_SOCK_LEN = 8 * 1024 * 1024  # netlink rcvbuf so bursts are not dropped
 READ_BUDGET = 256                 # packets read per queue per loop turn (fairness)
 MAX_LEAD = 0.5e-3                 # cap on the timer-lateness compensation
 _MAX_LINE = 1 << 16
-
-
-@dataclass(frozen=True)
-class QueueSpec:
-    key: str
-    netns_pid: int
-    queue: int
-    delay_ms: float
-
-
-def _parse_queue(item: Any) -> QueueSpec:
-    """Check one queue entry; errors name the key so the lab can point at the link."""
-    if not isinstance(item, dict):
-        raise ValueError(f"queue entry must be an object, got {item!r}")
-    key = item.get("key")
-    if not isinstance(key, str) or not key:
-        raise ValueError(f"queue entry without a valid 'key': {item!r}")
-    pid, queue, delay = item.get("netns_pid"), item.get("queue"), item.get("delay_ms", 0.0)
-    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
-        raise ValueError(f"queue {key!r}: netns_pid must be a positive int")
-    if not isinstance(queue, int) or isinstance(queue, bool) or not 0 <= queue <= 65535:
-        raise ValueError(f"queue {key!r}: queue must be an int in 0..65535")
-    return QueueSpec(key, pid, queue, _check_delay(key, delay))
-
-
-def _check_delay(key: str, delay: Any) -> float:
-    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not math.isfinite(delay):
-        raise ValueError(f"queue {key!r}: delay_ms must be a finite number")
-    if delay < 0:
-        raise ValueError(f"queue {key!r}: negative delay_ms {delay}")
-    return float(delay)
-
-
-def validate_spec(data: dict) -> list[QueueSpec]:
-    """Parse SPEC.json content; reject duplicate keys/(netns_pid, queue) and bad delays."""
-    if not isinstance(data, dict) or not isinstance(data.get("queues", []), list):
-        raise ValueError("spec must be an object with a 'queues' list")
-    out: list[QueueSpec] = []
-    keys: set[str] = set()
-    pairs: dict[tuple[int, int], str] = {}
-    for item in data.get("queues", []):
-        q = _parse_queue(item)
-        if q.key in keys:
-            raise ValueError(f"duplicate key {q.key!r}")
-        if (q.netns_pid, q.queue) in pairs:
-            raise ValueError(f"queue {q.key!r}: (netns_pid={q.netns_pid}, queue={q.queue}) "
-                             f"already used by {pairs[(q.netns_pid, q.queue)]!r}")
-        keys.add(q.key)
-        pairs[(q.netns_pid, q.queue)] = q.key
-        out.append(q)
-    return out
-
-
-class Line:
-    """One shaped queue's state: delay, up/down, held FIFO of (release_time, packet)."""
-    __slots__ = ("key", "delay_s", "down", "held", "last_release", "scheduled",
-                 "passed", "dropped")
-
-    def __init__(self, key: str, delay_ms: float) -> None:
-        self.key, self.delay_s, self.down = key, delay_ms / 1000.0, False
-        self.held: deque[tuple[float, Any]] = deque()
-        self.last_release, self.scheduled = 0.0, False
-        self.passed = self.dropped = 0
-
-
-class Scheduler:
-    """Pure timing core (no I/O, time passed in) so it is unit-testable with fake packets.
-
-    Release times are forced monotonic per line, so lowering a delay never reorders
-    packets in a queue; the heap holds at most one live entry per line (its head).
-    """
-
-    def __init__(self) -> None:
-        self._heap: list[tuple[float, int, Line]] = []
-        self._seq = itertools.count()
-
-    def offer(self, line: Line, pkt: Any, now: float) -> None:
-        if line.down:
-            pkt.drop()
-            line.dropped += 1
-            return
-        held = line.held
-        if line.delay_s <= 0.0 and not held:
-            pkt.accept()
-            line.passed += 1
-            return
-        rel = now + line.delay_s
-        if rel < line.last_release:
-            rel = line.last_release
-        line.last_release = rel
-        held.append((rel, pkt))
-        if not line.scheduled:
-            line.scheduled = True
-            heapq.heappush(self._heap, (rel, next(self._seq), line))
-
-    def release_due(self, now: float) -> int:
-        heap, total = self._heap, 0
-        while heap and heap[0][0] <= now:
-            line = heapq.heappop(heap)[2]
-            line.scheduled = False
-            held, k = line.held, 0
-            while held and held[0][0] <= now:
-                held.popleft()[1].accept()
-                k += 1
-            line.passed += k
-            total += k
-            if held:
-                line.scheduled = True
-                heapq.heappush(heap, (held[0][0], next(self._seq), line))
-        return total
-
-    def next_deadline(self) -> float | None:
-        return self._heap[0][0] if self._heap else None
-
-    @staticmethod
-    def set_down(line: Line, down: bool) -> None:
-        """A cut link also loses what is in flight: drop the held packets now."""
-        line.down = down
-        if down:
-            while line.held:
-                line.held.popleft()[1].drop()
-                line.dropped += 1
-            line.last_release = 0.0
-
-    def flush(self, lines: list[Line]) -> None:
-        """Accept everything still held (shutdown), in per-line FIFO order."""
-        for line in lines:
-            while line.held:
-                line.held.popleft()[1].accept()
-                line.passed += 1
-        self._heap.clear()
-        for line in lines:
-            line.scheduled = False
 
 
 # ---------------------------------------------------------------- Linux glue
@@ -371,7 +236,7 @@ class Shaper:
             if op == "stats":
                 return {"ok": True, "queues": self.stats(kernel=bool(msg.get("kernel")))}
             if op == "add":
-                self.bind(_parse_queue(msg))
+                self.bind(parse_queue(msg))
                 return {"ok": True}
             if op not in ("set", "down", "up"):
                 raise ValueError(f"unknown op {op!r}")
@@ -380,7 +245,7 @@ class Shaper:
             if b is None:
                 raise ValueError(f"unknown key {key!r}")
             if op == "set":
-                b.line.delay_s = _check_delay(key, msg.get("delay_ms")) / 1000.0
+                b.line.delay_s = check_delay(key, msg.get("delay_ms")) / 1000.0
             else:
                 Scheduler.set_down(b.line, op == "down")
             return {"ok": True}

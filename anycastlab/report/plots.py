@@ -15,6 +15,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from ..model.schemes import BY_KEY, SCHEMES  # noqa: E402
 
+def save(fig: Any, out: Path, dpi: int = 100) -> Path:
+    """Write a figure and free it (pyplot keeps every open figure otherwise)."""
+    fig.savefig(out, dpi=dpi)
+    plt.close(fig)
+    return out
+
+
 CDF_SCHEMES = [(s.key, s.plot_label, s.colour) for s in SCHEMES if not s.model]
 
 
@@ -41,9 +48,7 @@ def cdf(phase: dict[str, Any], out: Path, title: str, schemes: list[str]) -> Pat
     ax.legend(loc="lower right")
     ax.set_title(title)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save(fig, out, 110)
 
 
 def catchment_map(topo: Any, phase: dict[str, Any], out: Path, title: str) -> Path:
@@ -95,9 +100,7 @@ def catchment_map(topo: Any, phase: dict[str, Any], out: Path, title: str) -> Pa
                      "client networks' traffic off optimal)", fontsize=10)
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save(fig, out, 100)
 
 
 def wan_heatmap(phase: dict[str, Any], providers: list[str], out: Path, title: str) -> Path:
@@ -115,6 +118,4 @@ def wan_heatmap(phase: dict[str, Any], providers: list[str], out: Path, title: s
     fig.colorbar(im, ax=ax, label="WAN score = wins − 0.5")
     ax.set_title(f"{title}\nWAN score per client network and provider (and IPA share)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
-    return out
+    return save(fig, out, 110)

@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from ..model.schemes import MEASURED, SCHEMES, selected  # noqa: E402
+from .plots import save  # noqa: E402
 
 COLORS = {s.key: s.colour for s in SCHEMES if s.measured}
 LABELS = {s.key: s.time_label for s in SCHEMES if s.measured}
@@ -69,9 +70,7 @@ def rtt_over_time(tl: dict[str, Any], out: Path, title: str, schemes: list[str])
                            "bins with lost probes)")
     fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save(fig, out, 100)
 
 
 def loss_strip(tl: dict[str, Any], out: Path, title: str) -> Path:
@@ -102,9 +101,7 @@ def loss_strip(tl: dict[str, Any], out: Path, title: str) -> Path:
     ax.grid(True, axis="x", alpha=0.3)
     ax.set_title(f"{title}\nloss windows per client network (paler: fewer probes lost)", fontsize=10)
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save(fig, out, 100)
 
 
 def shares_over_time(tl: dict[str, Any], providers: list[str], out: Path, title: str) -> Path:
@@ -133,6 +130,4 @@ def shares_over_time(tl: dict[str, Any], providers: list[str], out: Path, title:
                            f"{tl['window_s']:g} s from the last window's probes)")
     fig.suptitle(f"{title}: IPA shares over time")
     fig.tight_layout()
-    fig.savefig(out, dpi=100)
-    plt.close(fig)
-    return out
+    return save(fig, out, 100)

@@ -17,9 +17,8 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from anycastlab.agents.shaper import (  # noqa: E402
-    Line, QueueSpec, Scheduler, Shaper, _Bound, validate_spec,
-)
+from anycastlab.agents.schedule import Line, QueueSpec, Scheduler, validate_spec  # noqa: E402
+from anycastlab.agents.shaper import Shaper, _Bound  # noqa: E402
 from anycastlab.errors import ShaperError  # noqa: E402
 from anycastlab.lab.links import ShaperClient, iptables_rule_args  # noqa: E402
 

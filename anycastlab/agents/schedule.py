@@ -1,0 +1,144 @@
+"""The link engine's pure half: its spec (which queue of which namespace,
+what delay) and the scheduler that holds each packet of a line until due,
+in FIFO order. No sockets, no kernel: unit-tested as is."""
+from __future__ import annotations
+
+import heapq
+import itertools
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    key: str
+    netns_pid: int
+    queue: int
+    delay_ms: float
+
+
+def parse_queue(item: Any) -> QueueSpec:
+    """Check one queue entry; errors name the key so the lab can point at the link."""
+    if not isinstance(item, dict):
+        raise ValueError(f"queue entry must be an object, got {item!r}")
+    key = item.get("key")
+    if not isinstance(key, str) or not key:
+        raise ValueError(f"queue entry without a valid 'key': {item!r}")
+    pid, queue, delay = item.get("netns_pid"), item.get("queue"), item.get("delay_ms", 0.0)
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        raise ValueError(f"queue {key!r}: netns_pid must be a positive int")
+    if not isinstance(queue, int) or isinstance(queue, bool) or not 0 <= queue <= 65535:
+        raise ValueError(f"queue {key!r}: queue must be an int in 0..65535")
+    return QueueSpec(key, pid, queue, check_delay(key, delay))
+
+
+def check_delay(key: str, delay: Any) -> float:
+    if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not math.isfinite(delay):
+        raise ValueError(f"queue {key!r}: delay_ms must be a finite number")
+    if delay < 0:
+        raise ValueError(f"queue {key!r}: negative delay_ms {delay}")
+    return float(delay)
+
+
+def validate_spec(data: dict) -> list[QueueSpec]:
+    """Parse SPEC.json content; reject duplicate keys/(netns_pid, queue) and bad delays."""
+    if not isinstance(data, dict) or not isinstance(data.get("queues", []), list):
+        raise ValueError("spec must be an object with a 'queues' list")
+    out: list[QueueSpec] = []
+    keys: set[str] = set()
+    pairs: dict[tuple[int, int], str] = {}
+    for item in data.get("queues", []):
+        q = parse_queue(item)
+        if q.key in keys:
+            raise ValueError(f"duplicate key {q.key!r}")
+        if (q.netns_pid, q.queue) in pairs:
+            raise ValueError(f"queue {q.key!r}: (netns_pid={q.netns_pid}, queue={q.queue}) "
+                             f"already used by {pairs[(q.netns_pid, q.queue)]!r}")
+        keys.add(q.key)
+        pairs[(q.netns_pid, q.queue)] = q.key
+        out.append(q)
+    return out
+
+
+class Line:
+    """One shaped queue's state: delay, up/down, held FIFO of (release_time, packet)."""
+    __slots__ = ("key", "delay_s", "down", "held", "last_release", "scheduled",
+                 "passed", "dropped")
+
+    def __init__(self, key: str, delay_ms: float) -> None:
+        self.key, self.delay_s, self.down = key, delay_ms / 1000.0, False
+        self.held: deque[tuple[float, Any]] = deque()
+        self.last_release, self.scheduled = 0.0, False
+        self.passed = self.dropped = 0
+
+
+class Scheduler:
+    """Pure timing core (no I/O, time passed in) so it is unit-testable with fake packets.
+
+    Release times are forced monotonic per line, so lowering a delay never reorders
+    packets in a queue; the heap holds at most one live entry per line (its head).
+    """
+
+    def __init__(self) -> None:
+        self._heap: list[tuple[float, int, Line]] = []
+        self._seq = itertools.count()
+
+    def offer(self, line: Line, pkt: Any, now: float) -> None:
+        if line.down:
+            pkt.drop()
+            line.dropped += 1
+            return
+        held = line.held
+        if line.delay_s <= 0.0 and not held:
+            pkt.accept()
+            line.passed += 1
+            return
+        rel = now + line.delay_s
+        if rel < line.last_release:
+            rel = line.last_release
+        line.last_release = rel
+        held.append((rel, pkt))
+        if not line.scheduled:
+            line.scheduled = True
+            heapq.heappush(self._heap, (rel, next(self._seq), line))
+
+    def release_due(self, now: float) -> int:
+        heap, total = self._heap, 0
+        while heap and heap[0][0] <= now:
+            line = heapq.heappop(heap)[2]
+            line.scheduled = False
+            held, k = line.held, 0
+            while held and held[0][0] <= now:
+                held.popleft()[1].accept()
+                k += 1
+            line.passed += k
+            total += k
+            if held:
+                line.scheduled = True
+                heapq.heappush(heap, (held[0][0], next(self._seq), line))
+        return total
+
+    def next_deadline(self) -> float | None:
+        return self._heap[0][0] if self._heap else None
+
+    @staticmethod
+    def set_down(line: Line, down: bool) -> None:
+        """A cut link also loses what is in flight: drop the held packets now."""
+        line.down = down
+        if down:
+            while line.held:
+                line.held.popleft()[1].drop()
+                line.dropped += 1
+            line.last_release = 0.0
+
+    def flush(self, lines: list[Line]) -> None:
+        """Accept everything still held (shutdown), in per-line FIFO order."""
+        for line in lines:
+            while line.held:
+                line.held.popleft()[1].accept()
+                line.passed += 1
+        self._heap.clear()
+        for line in lines:
+            line.scheduled = False
