@@ -1,4 +1,5 @@
-"""ExaBGP speakers at the PoPs: what each announces, its config, its control.
+"""ExaBGP speakers at the PoPs: what each announces and its config (checked by
+``exabgp validate``); ``lab/pops.py`` runs and commands them.
 
 Each PoP has an edge host behind its border router running ExaBGP (config
 from ``speakers/exabgp.conf.j2``) with an API process (``speakers/api.py``)

@@ -14,11 +14,9 @@ Clients query the server directly (no recursive resolver in the lab), so
 the subnet PowerDNS sees is the client host's own. A subnet with no shares
 yet (before the first measurement window) gets every provider alike.
 
-The server (Debian's ``pdns_server`` with the bind backend) runs inside the
-lab's DNS node only, with its config, zone and control socket in that
-node's run folder. ``publish`` renders a new zone with the next serial,
-swaps it in atomically and has the running server re-read it
-(``pdns_control bind-reload-now``): no restart, no dropped query.
+This module writes text only (zone, pdns.conf, named.conf). The server
+(Debian's ``pdns_server`` with the bind backend) runs inside the lab's DNS
+node, started and reloaded by ``lab/dns.py``.
 """
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Unix-socket helpers shared by the clients of lab daemons.
+"""Unix-socket helpers shared by the clients of lab daemons: the connect that
+survives long paths, and ``JsonLineClient`` (the speaker API, the link engine).
 
 A sockaddr_un holds about 107 bytes, and run folders (pytest's temporary
 folders, deep checkouts) can be longer. Daemons therefore bind relative

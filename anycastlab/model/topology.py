@@ -1,9 +1,9 @@
-"""Topology files: cities, ASes, routers, links, business relationships.
+"""The topology model: cities, ASes, routers, links, business relationships,
+the latency model and valley-free reachability.
 
-A topology is pure data. Loading validates it twice: the shape with pydantic
-(unknown keys, types, ranges) and the meaning here (references resolve, every
-client has a provider and can reach a PoP by a valley-free path, ...). Every
-error names the file, the line, the key path and a fix.
+A topology is pure data. ``load_topology`` reads a file through
+``topofile.py``, which validates its shape and its meaning and names the
+file, line, key path and a fix for every error.
 """
 from __future__ import annotations
 
