@@ -141,8 +141,12 @@ def test_exception_mid_bring_up_leaves_nothing(tiny, tmp_path):
         raise RuntimeError("boom after BIRD started")
 
     lab.birds.start = boom  # type: ignore[method-assign]
-    with pytest.raises(RuntimeError, match="boom"):
-        lab.start()
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            lab.start()
+    finally:  # a start that wrongly succeeds must not leave its lab running
+        if lab.record is not None and lab.record.data.get("status") != "stopped":
+            lab.stop()
     rec = lab.record
     assert any(d["name"] == "bird" for d in rec.data["daemons"])
     assert leftovers(rec) == []
