@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 
 from anycastlab.lab.lab import Lab  # noqa: E402
 from anycastlab.lab.links import kernel_has_netem  # noqa: E402
-from anycastlab.model.topology import load_topology  # noqa: E402
+from anycastlab.model.topofile import load_topology  # noqa: E402
 
 RESULTS = REPO / "bench" / "results"
 TARGETS = {"world_up_s": 20.0, "shaper_pps": 50_000, "baseline_s": 90.0, "cable-cut_s": 120.0}

@@ -34,14 +34,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(scope="session")
 def tiny():
-    from anycastlab.model.topology import load_topology
+    from anycastlab.model.topofile import load_topology
 
     return load_topology(TOPOLOGIES / "tiny.yaml")
 
 
 @pytest.fixture(scope="session")
 def world():
-    from anycastlab.model.topology import load_topology
+    from anycastlab.model.topofile import load_topology
 
     return load_topology(TOPOLOGIES / "world.yaml")
 

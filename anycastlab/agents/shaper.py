@@ -37,7 +37,14 @@ from typing import Any
 
 from ..errors import ShaperError
 from .netns import libc, setns
-from .schedule import Line, QueueSpec, Scheduler, check_delay, parse_queue, validate_spec
+from .schedule import (
+    Line,
+    QueueSpec,
+    Scheduler,
+    check_delay,
+    parse_queue,
+    validate_spec,
+)
 
 DEFAULT_MAX_LEN = 8192            # kernel queue length; held packets count toward it
 DEFAULT_SOCK_LEN = 8 * 1024 * 1024  # netlink rcvbuf so bursts are not dropped

@@ -29,7 +29,7 @@ def add_runs_dir(sp: argparse.ArgumentParser) -> None:
 def load_topology_arg(path: str):  # type: ignore[no-untyped-def]
     """The topology a TOPOLOGY argument names (a path or a name in topologies/)."""
     from ..model.files import resolve_named
-    from ..model.topology import load_topology
+    from ..model.topofile import load_topology
 
     return load_topology(resolve_named(path, "topology"))
 

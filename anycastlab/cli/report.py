@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
 from ..errors import InputError
 from .common import out, print_events, print_phase_tables
 

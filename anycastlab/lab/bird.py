@@ -5,22 +5,19 @@ from __future__ import annotations
 
 import subprocess
 import time
-from typing import TYPE_CHECKING
 
 from ..config import bird
 from ..errors import ConvergenceTimeout, LabError
 from ..model.addressing import client_router_name
+from .base import LabBase
 from .birdc import BirdClient, bgp_sessions, route_prefixes
 from .record import ProcEntry
-
-if TYPE_CHECKING:
-    from .lab import Lab
 
 
 class Birds:
     """The BIRD daemons of one lab."""
 
-    def __init__(self, lab: "Lab") -> None:
+    def __init__(self, lab: LabBase) -> None:
         self.lab = lab
         self.procs: dict[str, subprocess.Popen] = {}
 

@@ -14,7 +14,8 @@ from typing import Any, Optional
 from ..config.powerdns import ZONE_FILE, Shares, render_zone, write_config
 from ..errors import EnvironmentProblem, LabError
 from ..model.addressing import DNS_HOST, AddressPlan
-from ..model.settings import NAMES, ZONE
+from ..model.settings import NAMES, ZONE, DnsSettings
+from .base import LabBase
 from .record import ProcEntry, stop_process
 from .spawn import wait_until_ready
 
@@ -82,7 +83,7 @@ class Zone:
         return entry
 
 
-def query_address(lab: Any, node: str, name: str, timeout: float = 1.0) -> Optional[str]:
+def query_address(lab: LabBase, node: str, name: str, timeout: float = 1.0) -> Optional[str]:
     """One A query with ``dig`` from a node (readiness checks, ``anycastlab exec``)."""
     res = lab.exec(node, ["dig", "+short", f"+time={max(1, int(timeout))}", "+tries=1",
                           f"@{lab.plan.services.dns_address}", name, "A"], timeout=timeout + 5)
@@ -94,7 +95,7 @@ class Dns:
     """The lab's PowerDNS: start (writing config and a first zone), stop, and
     the zone that the steering loop publishes."""
 
-    def __init__(self, lab: Any, settings: Any) -> None:
+    def __init__(self, lab: LabBase, settings: Optional[DnsSettings]) -> None:
         self.lab, self.settings = lab, settings
         self.zone: Optional[Zone] = None
 

@@ -118,7 +118,7 @@ class Lab:
 
         ``stop()`` on it does nothing: only the owner tears its lab down.
         """
-        from ..model.topology import load_topology
+        from ..model.topofile import load_topology
 
         lab = cls(load_topology(rec.data["topology_file"]), runs_dir=rec.folder.parent)
         lab.record, lab.attached = rec, True

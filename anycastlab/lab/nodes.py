@@ -6,18 +6,16 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-from typing import TYPE_CHECKING, Optional
+from typing import Optional
 
-from ..config import bird
+from ..config import bird, exabgp
 from ..errors import EnvironmentProblem
 from ..model.addressing import Node
+from .base import LabBase
 from .record import netns_inode, proc_starttime
 
-if TYPE_CHECKING:
-    from .lab import Lab
 
-
-def build_nodes(lab: "Lab") -> None:
+def build_nodes(lab: LabBase) -> None:
     """One Mininet host per node of the address plan, each recorded at once."""
     from mininet.log import setLogLevel
     from mininet.net import Mininet
@@ -49,7 +47,7 @@ def build_nodes(lab: "Lab") -> None:
     lab.progress("creating nodes", total, total)
 
 
-def build_links(lab: "Lab") -> None:
+def build_links(lab: LabBase) -> None:
     """A veth pair per link of the plan, named as the plan names them."""
     from mininet.link import Link
 
@@ -63,7 +61,7 @@ def build_links(lab: "Lab") -> None:
     lab.progress("creating links", len(pairs), len(pairs))
 
 
-def configure(lab: "Lab") -> None:
+def configure(lab: LabBase) -> None:
     """Addresses, routes and sysctls of every node: one exec per node."""
     total = len(lab.plan.nodes)
     for i, node in enumerate(lab.plan.nodes.values()):
@@ -72,12 +70,10 @@ def configure(lab: "Lab") -> None:
     lab.progress("configuring nodes", total, total)
 
 
-def extra_config(lab: "Lab", node: Node) -> list[str]:
+def extra_config(lab: LabBase, node: Node) -> list[str]:
     """PoP specifics: service addresses on the edge host, return-path rules."""
-    from .pops import Pops
-
-    if node.kind == "host" and node.name.startswith("e-"):
-        return Pops.extra_config(lab, node.city)
+    if node.kind == "host" and node.name.startswith("e-"):  # the PoP's service addresses
+        return [f"ip addr add {a}/32 dev lo" for a in exabgp.service_addresses(lab.plan, node.city)]
     return [f"ip rule add from {t['prefix']} lookup {t['kernel_table']} priority {t['priority']}"
             for t in bird.return_tables(lab.topo, lab.plan, node)]
 def require_root(what: str = "building a lab") -> None:

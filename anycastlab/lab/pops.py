@@ -3,17 +3,15 @@ and ExaBGP with its API process, plus the client that commands a running
 speaker (withdraw, announce, status). Their config text is ``config.exabgp``."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..config import exabgp
 from ..model.addressing import edge_host_name
 from ..model.settings import Health
+from .base import LabBase
 from .ipc import JsonLineClient
 from .record import ProcEntry, stop_process
 from .spawn import spawn_agent
-
-if TYPE_CHECKING:
-    from .lab import Lab
 
 
 class SpeakerClient(JsonLineClient):
@@ -35,7 +33,7 @@ class SpeakerClient(JsonLineClient):
 class Pops:
     """Start, stop and command the daemons of every PoP of a lab."""
 
-    def __init__(self, lab: "Lab", health: Health = Health()) -> None:
+    def __init__(self, lab: LabBase, health: Health = Health()) -> None:
         self.lab, self.health = lab, health
 
     def start(self) -> None:
@@ -78,11 +76,3 @@ class Pops:
     def speaker(self, pop: str) -> SpeakerClient:
         assert self.lab.record is not None
         return SpeakerClient(self.lab.record.folder / edge_host_name(pop) / "speaker.sock")
-
-    @staticmethod
-    def extra_config(lab: "Lab", host_city: str) -> list[str]:
-        """The PoP's service addresses on its edge host's loopback."""
-        return [f"ip addr add {a}/32 dev lo" for a in exabgp.service_addresses(lab.plan, host_city)]
-
-
-

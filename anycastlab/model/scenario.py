@@ -26,14 +26,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from ..errors import InputError
 from .events import Event, EventError
-from .files import PROJECT, resolve_named
 from .events import needs as event_needs
 from .events import resolve as resolve_event
+from .files import PROJECT, resolve_named
 from .schemes import SELECTABLE
 from .settings import DnsSettings, ProbeSettings, Steering
-from .topology import TOPO_NAME, Topology, load_topology
-from .yamlsource import YamlSource, key_path, shape_error
-
+from .suggest import key_path
+from .topofile import load_topology
+from .topology import TOPO_NAME, Topology
+from .yamlsource import YamlSource, shape_error
 
 
 class ScenarioError(InputError):

@@ -7,12 +7,18 @@ the topology, scenario and event checks so every message reads alike.
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Any, Iterable, Optional, Sequence, Type
+from typing import Any, Iterable, Optional, Protocol, Sequence, Type
 
 from ..errors import InputError
 
-if TYPE_CHECKING:  # yamlsource imports this module: no import cycle at run time
-    from .yamlsource import YamlSource
+
+
+class Located(Protocol):
+    """A loaded file that can tell the line of a key path (``YamlSource``)."""
+
+    path: Any
+
+    def line_of(self, loc: Sequence[Any]) -> Optional[int]: ...
 
 
 def candidates(word: Any, choices: Iterable[Any], cutoff: float = 0.6) -> list[str]:
@@ -73,15 +79,13 @@ class ErrorList:
     YAML source); ``raise_if_any`` raises them together via ``combine``.
     """
 
-    def __init__(self, src: Optional["YamlSource"], cls: Type[InputError] = InputError) -> None:
+    def __init__(self, src: Optional[Located], cls: Type[InputError] = InputError) -> None:
         self.src = src
         self.cls = cls
         self.errors: list[InputError] = []
 
     def add(self, message: str, loc: Sequence[Any], fix: str) -> InputError:
         """Record an error at ``loc`` (a key path tuple) and return it."""
-        from .yamlsource import key_path
-
         src = self.src
         err = self.cls(message, file=src.path if src else None, key=key_path(loc),
                        line=src.line_of(loc) if src else None, fix=fix)
@@ -105,3 +109,14 @@ class ErrorList:
         """Raise every error collected so far as one (the first is the one typed)."""
         if self.errors:
             raise combine(self.errors)
+
+
+def key_path(loc: Sequence[Any]) -> str:
+    """Render a location tuple as ``ases[3].asn``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"

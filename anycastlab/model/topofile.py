@@ -11,9 +11,25 @@ from pydantic import Field, ValidationError, field_validator
 
 from ..errors import TopologyError
 from .suggest import ErrorList, did_you_mean
-from .topology import (AS, DISPLAY_NAME, ID_AS, ID_CITY, MAX_NODE_NAME, RESERVED_AS_IDS, TOPO_FIXES,
-                       TOPO_NAME, City, Link, Rel, Role, Router, Settings, Topology, StrictModel,
-                       link_latency)
+from .topology import (
+    AS,
+    DISPLAY_NAME,
+    ID_AS,
+    ID_CITY,
+    MAX_NODE_NAME,
+    RESERVED_AS_IDS,
+    TOPO_FIXES,
+    TOPO_NAME,
+    City,
+    Link,
+    Rel,
+    Role,
+    Router,
+    Settings,
+    StrictModel,
+    Topology,
+    link_latency,
+)
 from .yamlsource import Salvage, YamlSource, salvage, shape_errors
 
 

@@ -15,7 +15,6 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-
 EARTH_RADIUS_KM = 6371.0
 FIBRE_KM_PER_MS = 200.0  # light in fibre: about 2/3 of c
 MAX_NODE_NAME = 11  # Linux interface names are 15 chars: "<node>-e<N>" must fit
@@ -223,11 +222,3 @@ def _kind(topo: Topology, lk: Link) -> str:
     rel = topo.relation(topo.routers[lk.a].asid, topo.routers[lk.b].asid)
     return {"provider": "customer→provider", "customer": "provider→customer",
             "peer": "peering"}[rel]
-
-
-
-def load_topology(path: str | Path) -> Topology:
-    """Read, validate and resolve a topology file (``model/topofile.py``)."""
-    from .topofile import load_topology as load
-
-    return load(path)

@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from ..errors import InputError
-from .suggest import combine, did_you_mean, nearest
+from .suggest import combine, did_you_mean, key_path, nearest
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -84,17 +84,6 @@ class YamlSource:
             else:
                 return line
         return line
-
-
-def key_path(loc: Sequence[Any]) -> str:
-    """Render a location tuple as ``ases[3].asn``."""
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
 
 
 GENERIC_FIXES = {

@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from ..model.schemes import BY_KEY, SCHEMES  # noqa: E402
 
+
 def save(fig: Any, out: Path, dpi: int = 100) -> Path:
     """Write a figure and free it (pyplot keeps every open figure otherwise)."""
     fig.savefig(out, dpi=dpi)

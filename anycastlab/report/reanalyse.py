@@ -13,7 +13,7 @@ from ..analysis import baseline as analysis
 from ..errors import InputError
 from ..model.samples import read_dns, read_samples
 from ..model.settings import Steering
-from ..model.topology import load_topology
+from ..model.topofile import load_topology
 from . import write as report
 
 

@@ -141,7 +141,7 @@ def test_ipa_probes_go_where_the_clients_dns_answers_point(run, dns_rows):
 
 
 def provider_addresses_of(data):
-    from anycastlab.model.topology import load_topology
+    from anycastlab.model.topofile import load_topology
     from anycastlab.model.addressing import plan_addresses
 
     return provider_addresses(plan_addresses(load_topology(data["topology_source"])))

@@ -6,7 +6,8 @@ import math
 import pytest
 
 from anycastlab.errors import InputError, TopologyError
-from anycastlab.model.topology import great_circle_km, link_latency, load_topology, Settings, City
+from anycastlab.model.topofile import load_topology
+from anycastlab.model.topology import great_circle_km, link_latency, Settings, City
 
 from conftest import TOPOLOGIES
 

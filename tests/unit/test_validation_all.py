@@ -6,7 +6,7 @@ import pytest
 from anycastlab import cli
 from anycastlab.errors import InputError, TopologyError
 from anycastlab.model.suggest import ErrorList, combine, did_you_mean, nearest
-from anycastlab.model.topology import load_topology
+from anycastlab.model.topofile import load_topology
 
 from conftest import TOPOLOGIES
 

@@ -1,0 +1,32 @@
+"""What the daemon services and node builders need of a lab, as a Protocol:
+they take any object with these members (``Lab`` is one), so they import
+no ``Lab`` and the lab's modules form no import circle."""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any, Callable, Optional, Protocol
+
+from ..model.addressing import AddressPlan
+from ..model.topology import Topology
+from .record import RunRecord
+
+
+class LabBase(Protocol):
+    topo: Topology
+    plan: AddressPlan
+    record: Optional[RunRecord]
+    progress: Callable[[str, int, int], None]
+    net: Any
+    mn: dict[str, Any]                       # node name -> Mininet node
+    pids: dict[str, int]                     # node name -> PID of its namespace's shell
+    procs: dict[str, subprocess.Popen]       # "<kind>:<node>" -> daemon
+
+    def spawn(self, kind: str, node: str, cmd: list[str],
+              env: Optional[dict] = None) -> subprocess.Popen: ...
+
+    def bird_socket(self, router: str) -> Path: ...
+
+    def exec(self, node: str, argv: list[str], timeout: float = 60) -> subprocess.CompletedProcess: ...
+
+    def run(self, node: str, argv: list[str], check: bool = True, timeout: float = 60) -> str: ...
