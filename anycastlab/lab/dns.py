@@ -16,7 +16,6 @@ from ..errors import EnvironmentProblem, LabError
 from ..model.addressing import DNS_HOST, AddressPlan
 from ..model.settings import NAMES, ZONE, DnsSettings
 from .base import LabBase
-from .record import ProcEntry, stop_process
 from .spawn import wait_until_ready
 
 LOG_HINT_S = 3.0  # how long PowerDNS's own 'ready' log line is waited for before queries decide
@@ -128,7 +127,4 @@ class Dns:
 
     def stop(self) -> None:
         """Stop PowerDNS (a scenario's DNS outage); clients' queries then fail."""
-        p = self.lab.procs.pop(f"pdns:{DNS_HOST}", None)
-        if p is not None:
-            stop_process(ProcEntry.of("pdns", p.pid))
-            p.wait(timeout=5)
+        self.lab.stop_daemon("pdns", DNS_HOST)

@@ -33,7 +33,7 @@ from .nodes import (
     require_tools,
 )
 from .pops import Pops, SpeakerClient
-from .record import DEFAULT_RUNS_DIR, ProcEntry, RunRecord, clean_run
+from .record import DEFAULT_RUNS_DIR, ProcEntry, RunRecord, clean_run, stop_process
 
 Progress = Callable[[str, int, int], None]
 
@@ -173,6 +173,13 @@ class Lab:
         self.procs[f"{kind}:{node}"] = p
         self.record.add_daemon(ProcEntry.of(kind, p.pid, node, cmd))
         return p
+
+    def stop_daemon(self, kind: str, node: str) -> None:
+        """Stop one daemon that ``spawn`` started (a scenario's outage), by its PID."""
+        p = self.procs.pop(f"{kind}:{node}", None)
+        if p is not None:
+            stop_process(ProcEntry.of(kind, p.pid))
+            p.wait(timeout=5)
 
 
     # -- services (each daemon kind in its module) ---------------------------

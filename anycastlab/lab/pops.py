@@ -10,7 +10,6 @@ from ..model.addressing import edge_host_name
 from ..model.settings import Health
 from .base import LabBase
 from .ipc import JsonLineClient
-from .record import ProcEntry, stop_process
 from .spawn import spawn_agent
 
 
@@ -61,10 +60,7 @@ class Pops:
 
     def stop_responder(self, pop: str) -> None:
         """Kill a PoP's responder (its health check will then withdraw the PoP)."""
-        p = self.lab.procs.pop(f"responder:{edge_host_name(pop)}", None)
-        if p is not None:
-            stop_process(ProcEntry.of("responder", p.pid))
-            p.wait(timeout=5)
+        self.lab.stop_daemon("responder", edge_host_name(pop))
 
     def start_speaker(self, pop: str) -> None:
         lab = self.lab
