@@ -9,15 +9,8 @@ from pathlib import Path
 
 from rich.table import Table
 
-from .common import (
-    RichProgress,
-    add_runs_dir,
-    err,
-    lab_for,
-    load_topology_arg,
-    out,
-    sigterm_as_interrupt,
-)
+from .common import (RichProgress, add_links, add_runs_dir, err, lab_for, load_topology_arg, out,
+                     sigterm_as_interrupt)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +19,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sp.add_argument("topology")
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--unicast", action="store_true", help="also probe every PoP's unicast prefix")
-    sp.add_argument("--links", default="auto", choices=["auto", "netem", "userspace"])
+    add_links(sp)
     sp.add_argument("--run", help="attach to this running lab (default: a running one of this topology)")
     add_runs_dir(sp)
     sp.set_defaults(func=run)

@@ -26,6 +26,14 @@ def add_runs_dir(sp: argparse.ArgumentParser) -> None:
                     help="where run folders live (default: %(default)s, or $ANYCASTLAB_RUNS)")
 
 
+def add_links(sp: argparse.ArgumentParser) -> None:
+    """The --links option: which link delay backend a lab uses."""
+    from ..lab.links import BACKENDS
+
+    sp.add_argument("--links", default="auto", choices=list(BACKENDS),
+                    help="link delay backend (default: auto)")
+
+
 def load_topology_arg(path: str):  # type: ignore[no-untyped-def]
     """The topology a TOPOLOGY argument names (a path or a name in topologies/)."""
     from ..model.files import resolve_named

@@ -5,15 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import (
-    RichProgress,
-    add_runs_dir,
-    err,
-    out,
-    print_events,
-    print_phase_tables,
-    sigterm_as_interrupt,
-)
+from .common import (RichProgress, add_runs_dir, err, out, print_events, print_phase_tables,
+                     sigterm_as_interrupt)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

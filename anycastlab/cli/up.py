@@ -10,14 +10,7 @@ from typing import Any
 
 from rich.table import Table
 
-from .common import (
-    RichProgress,
-    add_runs_dir,
-    err,
-    load_topology_arg,
-    out,
-    sigterm_as_interrupt,
-)
+from .common import RichProgress, add_links, add_runs_dir, err, load_topology_arg, out, sigterm_as_interrupt
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -27,8 +20,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     mode = sp.add_mutually_exclusive_group()
     mode.add_argument("--cli", action="store_true", help="open the Mininet CLI, tear down on exit")
     mode.add_argument("--hold", action="store_true", help="stay up until Ctrl-C / SIGTERM")
-    sp.add_argument("--links", default="auto", choices=["auto", "netem", "userspace"],
-                    help="link delay backend (default: auto)")
+    add_links(sp)
     sp.add_argument("--timeout", type=float, default=120.0, help="convergence timeout, seconds")
     add_runs_dir(sp)
     sp.set_defaults(func=run)

@@ -12,7 +12,6 @@ from typing import Any, Iterable, Optional, Protocol, Sequence, Type
 from ..errors import InputError
 
 
-
 class Located(Protocol):
     """A loaded file that can tell the line of a key path (``YamlSource``)."""
 
