@@ -19,11 +19,9 @@ accept everything held, unbind, remove the socket and ready file, exit 0.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import errno
 import gc
 import json
-import math
 import os
 import resource
 import select
@@ -36,57 +34,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ShaperError
-from .netns import libc, setns
-from .schedule import (
-    Line,
-    QueueSpec,
-    Scheduler,
-    check_delay,
-    parse_queue,
-    validate_spec,
-)
+from .netns import setns
+from .schedule import Lateness, Line, QueueSpec, Scheduler, check_delay, parse_queue, validate_spec
+from .timer import Timer
 
 DEFAULT_MAX_LEN = 8192            # kernel queue length; held packets count toward it
 DEFAULT_SOCK_LEN = 8 * 1024 * 1024  # netlink rcvbuf so bursts are not dropped
 READ_BUDGET = 256                 # packets read per queue per loop turn (fairness)
 MAX_LEAD = 0.5e-3                 # cap on the timer-lateness compensation
+HEARTBEAT_S = 1e-3                # longest sleep: a later wake is the engine's own stall
 _MAX_LINE = 1 << 16
-
-
-# ---------------------------------------------------------------- Linux glue
-class _Timespec(ctypes.Structure):
-    _fields_ = [("tv_sec", ctypes.c_long), ("tv_nsec", ctypes.c_long)]
-
-
-class _Itimerspec(ctypes.Structure):
-    _fields_ = [("it_interval", _Timespec), ("it_value", _Timespec)]
-
-
-class _Timer:
-    """timerfd on CLOCK_MONOTONIC (= time.monotonic): epoll timeouts round up to 1 ms."""
-
-    def __init__(self) -> None:
-        self.fd = libc().timerfd_create(1, os.O_NONBLOCK | os.O_CLOEXEC)
-        if self.fd < 0:
-            raise OSError(ctypes.get_errno(), "timerfd_create")
-        self.armed: float | None = None
-        self._its = _Itimerspec()
-        self._ref = ctypes.byref(self._its)
-
-    def arm(self, when: float | None) -> None:
-        if when == self.armed:
-            return
-        ns = 0 if when is None else max(1, math.ceil(when * 1e9))  # 0 disarms
-        self._its.it_value.tv_sec, self._its.it_value.tv_nsec = divmod(ns, 1_000_000_000)
-        libc().timerfd_settime(self.fd, 1, self._ref, None)  # 1 = TFD_TIMER_ABSTIME
-        self.armed = when
-
-    def fired(self) -> None:
-        try:
-            os.read(self.fd, 8)
-        except BlockingIOError:
-            pass
-        self.armed = None  # force a re-arm even if the deadline is unchanged
 
 
 class _Reader:
@@ -95,9 +52,10 @@ class _Reader:
     run(block=False) and run_socket() both loop until EAGAIN; under load that would
     starve the release timer, so we cap the packets handled per loop turn.
     """
-    __slots__ = ("sock", "left", "overruns")
+    __slots__ = ("sock", "left", "overruns", "on_overrun")
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, on_overrun: Any = lambda: None) -> None:
+        self.on_overrun = on_overrun
         self.sock = socket.socket(fileno=os.dup(fd))  # own fd: closing it never hurts nfq
         self.left = 0
         self.overruns = 0
@@ -111,6 +69,7 @@ class _Reader:
         except OSError as e:
             if e.errno == errno.ENOBUFS:  # netlink rcvbuf overflowed: kernel dropped packets
                 self.overruns += 1
+                self.on_overrun()
             raise
 
 
@@ -151,7 +110,7 @@ class Shaper:
         self._conns: dict[int, _Conn] = {}
         self._home = os.open("/proc/thread-self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
         self._ep = select.epoll()
-        self._timer = _Timer()
+        self._timer = Timer()
         self._ep.register(self._timer.fd, _IN)
         self._listen: socket.socket | None = None
         self.control_path: str | None = None
@@ -165,6 +124,8 @@ class Shaper:
         # after a sleep are stamped `bias` earlier.
         self.lead = 50e-6
         self.bias = 0.0
+        self.late = Lateness(time.monotonic())  # the health record, one row a second
+        self.health: Any = None                 # an open file, or None
 
     def _go_home(self) -> None:
         try:
@@ -209,10 +170,13 @@ class Shaper:
             raise ShaperError(f"{where}: bind failed: {e} (not root, or queue taken?)") from e
         for w in caught:
             print(f"shaper: {spec.key}: {w.message}", file=sys.stderr)
-        b = _Bound(spec, line, nfq, _Reader(nfq.get_fd()), nsfd, nsid)
+        b = _Bound(spec, line, nfq, _Reader(nfq.get_fd(), self._overrun), nsfd, nsid)
         self.queues[spec.key] = b
         self._by_fd[nfq.get_fd()] = b
         self._ep.register(nfq.get_fd(), _IN)
+
+    def _overrun(self) -> None:
+        self.late.drops += 1
 
     def listen(self, path: str) -> None:
         if os.path.exists(path):
@@ -329,13 +293,22 @@ class Shaper:
         sched, timer, by_fd, budget = self.sched, self._timer, self._by_fd, self.budget
         mono, poll = time.monotonic, self._ep.poll
         lfd = self._listen.fileno() if self._listen else -1
+        t_wake = 0.0
         while not self.stopping:
-            sched.release_due(mono() + self.lead)
+            now = mono()
+            if t_wake:  # a turn's work is also time no new packet was looked at
+                self.late.stall(now - t_wake)
+            sched.release_due(now + self.lead, now, self.late)
+            self._health_tick(now)
             deadline = sched.next_deadline()
-            timer.arm(None if deadline is None else deadline - self.lead)
+            # wake at least every HEARTBEAT_S: a wake that comes late is our own stall
+            beat = now + HEARTBEAT_S
+            timer.arm(beat if deadline is None else min(deadline - self.lead, beat))
             t_sleep = mono()
             events = poll()
             t_wake = mono()
+            if timer.armed is not None and t_wake > timer.armed + self.lead:
+                self.late.stall(t_wake - timer.armed - self.lead)
             # A packet that woke us arrived ~one wake latency ago (same VM effect).
             self.bias = min(self.lead, t_wake - t_sleep)
             for fd, ev in events:
@@ -370,6 +343,17 @@ class Shaper:
                 elif fd in self._conns:
                     self._on_conn(fd, ev)
 
+    def _health_tick(self, now: float) -> None:
+        row = self.late.tick(now, time.time())
+        if row is not None and self.health is not None:
+            self.health.write(",".join(str(x) for x in row) + "\n")
+            self.health.flush()
+
+    def open_health(self, path: str) -> None:
+        self.health = open(path, "w")
+        self.health.write(",".join(Lateness.FIELDS) + "\n")
+        self.health.flush()
+
     def stop(self, *_: Any) -> None:
         """Signal-safe: only sets a flag; set_wakeup_fd makes epoll return."""
         self.stopping = True
@@ -400,6 +384,8 @@ class Shaper:
             except FileNotFoundError:
                 pass
         self._ep.close()
+        if self.health is not None:
+            self.health.close()
         for fd in (self._timer.fd, self._wake_r, self._wake_w, self._home):
             os.close(fd)
 
@@ -412,6 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--control", required=True, help="Unix socket path for JSON-line control")
     ap.add_argument("--ready", help="file written (atomically, with our pid) once all queues are bound")
     ap.add_argument("--max-len", type=int, default=DEFAULT_MAX_LEN, help="kernel queue length")
+    ap.add_argument("--health", help="CSV written once a second: release lateness and drops")
     args = ap.parse_args(argv)
     try:
         with open(args.spec) as f:
@@ -428,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         for spec in specs:
             shaper.bind(spec)
         shaper.listen(args.control)
+        if args.health:
+            shaper.open_health(args.health)
         if args.ready and not shaper.stopping:
             tmp = f"{args.ready}.tmp.{os.getpid()}"
             with open(tmp, "w") as f:

@@ -9,8 +9,16 @@ from pathlib import Path
 
 from rich.table import Table
 
-from .common import (RichProgress, add_links, add_runs_dir, err, lab_for, load_topology_arg, out,
-                     sigterm_as_interrupt)
+from .common import (
+    RichProgress,
+    add_links,
+    add_runs_dir,
+    err,
+    lab_for,
+    load_topology_arg,
+    out,
+    sigterm_as_interrupt,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
