@@ -81,4 +81,19 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || ! .venv/bin/python -
   .venv/bin/python -m pip install -q --disable-pip-version-check -e .
   echo "$want" > "$stamp"
 fi
-say "ready ($(.venv/bin/python --version), $(bird --version 2>&1 | head -1))"
+# The native link engine (C on libnetfilter_queue), rebuilt when its source
+# changes. Without it the lab falls back to the Python engine and says so
+# (docs/lab.md); a failed build is reported, not fatal.
+src=anycastlab/agents/native
+engine=.venv/bin/anycastlab-linkd
+want=$(cat "$src"/*.c "$src"/*.h | sha256sum | cut -d' ' -f1)
+if [ ! -x "$engine" ] || [ "$(cat .venv/.anycastlab-linkd 2>/dev/null)" != "$want" ]; then
+  say "building the native link engine ($engine)"
+  if gcc -O2 -Wall -o "$engine.tmp" "$src/linkd.c" -lnetfilter_queue -lnfnetlink -lm; then
+    mv "$engine.tmp" "$engine" && echo "$want" > .venv/.anycastlab-linkd
+  else
+    rm -f "$engine.tmp"
+    say "warning: the native link engine did not build; the lab will use the Python engine"
+  fi
+fi
+say "ready ($(.venv/bin/python --version), $(bird --version 2>&1 | head -1), link engine: $([ -x "$engine" ] && echo native || echo python))"

@@ -97,6 +97,9 @@ class Lab:
             intfs = [i for n in self.plan.nodes.values() for i in n.interfaces]
             self.progress("shaping links", 0, 1)
             self.backend.start(intfs, self.record.folder, self.netns_pid, self.record.add_daemon)
+            self.record.data.update({"link_engine": self.backend.engine,
+                                     "link_scheduling": self.backend.scheduling})
+            self.record.save()
             self.progress("shaping links", 1, 1)
             self.birds.start()
             self.pops.start()

@@ -14,20 +14,32 @@ Backends:
 """
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Protocol
 
 from ..errors import EnvironmentProblem, LabError, ShaperError
 from .ipc import JsonLineClient
 from .record import ProcEntry
-from .spawn import spawn_agent
+from .spawn import spawn_agent, spawn_process
 
 if TYPE_CHECKING:
     from ..model.addressing import Interface
 
 BACKENDS = ("auto", "netem", "userspace")
+HEALTH_FILE = "shaper.health.csv"  # in the run folder: the engine's lateness, one row a second
+ENGINE_BINARY = "anycastlab-linkd"  # built by 'make setup' next to the venv's python
+
+
+def native_engine() -> Optional[str]:
+    """The native link engine's path, or None: not built, or ANYCASTLAB_ENGINE=python."""
+    if os.environ.get("ANYCASTLAB_ENGINE", "native") == "python":
+        return None
+    cand = Path(sys.executable).parent / ENGINE_BINARY
+    return str(cand) if os.access(cand, os.X_OK) else None
 _probe_cache: dict[str, bool] = {}
 
 
@@ -63,6 +75,8 @@ class NodeRunner(Protocol):
 
 class LinkBackend:
     name = "base"
+    engine = "kernel"          # what applies the delay: kernel (netem), native or python
+    scheduling = "kernel"      # the engine's CPU scheduling class, as it reported it
 
     def __init__(self, runner: NodeRunner) -> None:
         self.runner = runner
@@ -108,7 +122,6 @@ class UserspaceBackend(LinkBackend):
     def start(self, intfs, folder, netns_pid, record):  # type: ignore[no-untyped-def]
         import json
 
-        
         spec = []
         per_node: dict[str, list[str]] = {}
         for intf in intfs:
@@ -121,12 +134,21 @@ class UserspaceBackend(LinkBackend):
         spec_path, ctl, ready = folder / "shaper.json", folder / "shaper.sock", folder / "shaper.ready"
         spec_path.write_text(json.dumps({"queues": spec}, indent=1))
         # run in the run folder with relative paths: socket paths must stay short
-        self.proc = spawn_agent("shaper", "shaper", ["--spec", spec_path.name, "--control", ctl.name,
-                                                     "--ready", ready.name],
-                                log=folder / "shaper.log", record=record, ready=ready, timeout=30,
-                                what="the userspace shaper",
-                                fix="check that NetfilterQueue is installed ('make setup')",
-                                start_new_session=True, cwd=folder)
+        args = ["--spec", spec_path.name, "--control", ctl.name, "--ready", ready.name,
+                "--health", HEALTH_FILE]
+        native = native_engine()
+        kw = dict(log=folder / "shaper.log", record=record, ready=ready, timeout=30,
+                  start_new_session=True, cwd=folder)
+        if native is not None:
+            self.proc = spawn_process("shaper", [native, *args], what="the native link engine",
+                                      fix="rebuild it with 'sudo make setup'", **kw)
+            self.engine = "native"
+        else:
+            self.proc = spawn_agent("shaper", "shaper", args, what="the userspace shaper",
+                                    fix="check that NetfilterQueue is installed ('make setup')", **kw)
+            self.engine = "python"
+        lines = ready.read_text().split()
+        self.scheduling = lines[1] if len(lines) > 1 else "SCHED_OTHER"
         self.entry = ProcEntry.of("shaper", self.proc.pid, None, list(self.proc.args))
         self.client = ShaperClient(str(ctl))
         # the queues have a listener now: only then may packets be queued
@@ -138,7 +160,6 @@ class UserspaceBackend(LinkBackend):
             self.runner.run(node, ["iptables-restore", "--noflush", str(rules_file)])
 
     def attach(self, folder: Path) -> None:
-        
         self.client = ShaperClient(str(folder / "shaper.sock"))
 
     def set_delay(self, intf, ms):  # type: ignore[no-untyped-def]

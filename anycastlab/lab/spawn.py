@@ -39,19 +39,17 @@ def wait_until_ready(ready: Callable[[], bool], proc: Optional[subprocess.Popen]
         time.sleep(0.02)
 
 
-def spawn_agent(kind: str, module: str, args: list[str], *, log: Path,
-                record: Callable[[ProcEntry], None], node: Optional[str] = None,
-                popen: Callable[..., subprocess.Popen] = subprocess.Popen,
-                ready: Optional[Path] = None, timeout: float = 20.0, what: str = "",
-                fix: str = "see that log", stdin: Any = subprocess.DEVNULL,
-                **popen_kw: Any) -> subprocess.Popen:
-    """Start agent ``module`` with ``popen`` (``subprocess.Popen`` in the root
-    namespace, a Mininet node's ``popen`` inside a node), output to ``log``,
-    recorded with ``record`` at once; then, if ``ready`` is given, wait for
-    that file (a stale one is removed first)."""
+def spawn_process(kind: str, cmd: list[str], *, log: Path, record: Callable[[ProcEntry], None],
+                  node: Optional[str] = None, popen: Callable[..., subprocess.Popen] = subprocess.Popen,
+                  ready: Optional[Path] = None, timeout: float = 20.0, what: str = "",
+                  fix: str = "see that log", stdin: Any = subprocess.DEVNULL,
+                  **popen_kw: Any) -> subprocess.Popen:
+    """Start ``cmd`` with ``popen`` (``subprocess.Popen`` in the root namespace,
+    a Mininet node's ``popen`` inside a node), output to ``log``, recorded
+    with ``record`` at once; then, if ``ready`` is given, wait for that file
+    (a stale one is removed first)."""
     if ready is not None:
         ready.unlink(missing_ok=True)
-    cmd = agent_argv(module, *args)
     out: IO[bytes]
     with open(log, "ab") as out:
         p = popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=stdin, env=agent_env(), **popen_kw)
@@ -64,3 +62,8 @@ def spawn_agent(kind: str, module: str, args: list[str], *, log: Path,
             p.kill()
             raise
     return p
+
+
+def spawn_agent(kind: str, module: str, args: list[str], **kw: Any) -> subprocess.Popen:
+    """``spawn_process`` for agent ``module`` (``python -m anycastlab.agents.<module>``)."""
+    return spawn_process(kind, agent_argv(module, *args), **kw)
