@@ -104,14 +104,21 @@ class Scheduler:
             line.scheduled = True
             heapq.heappush(self._heap, (rel, next(self._seq), line))
 
-    def release_due(self, now: float) -> int:
+    def release_due(self, upto: float, now: float | None = None,
+                    late: "Lateness | None" = None) -> int:
+        """Accept every held packet due by ``upto``; with ``late``, note each
+        release's lateness (``now`` - scheduled; early releases count as 0)."""
         heap, total = self._heap, 0
-        while heap and heap[0][0] <= now:
+        now = upto if now is None else now
+        while heap and heap[0][0] <= upto:
             line = heapq.heappop(heap)[2]
             line.scheduled = False
             held, k = line.held, 0
-            while held and held[0][0] <= now:
-                held.popleft()[1].accept()
+            while held and held[0][0] <= upto:
+                rel, pkt = held.popleft()
+                pkt.accept()
+                if late is not None:
+                    late.note(now - rel)
                 k += 1
             line.passed += k
             total += k
@@ -142,3 +149,50 @@ class Scheduler:
         self._heap.clear()
         for line in lines:
             line.scheduled = False
+
+
+class Lateness:
+    """Per-second lateness of releases (actual - scheduled), the engine's
+    health record: one row a second with packets, p50/p99/max lateness in
+    microseconds, kernel drops and the most packets held. Histogram of 1 us
+    buckets up to 2 ms, then 1 ms buckets up to 1 s (the native engine keeps
+    the same one, so both report alike)."""
+
+    FINE, COARSE = 2000, 1000
+    FIELDS = ["t_s", "packets", "late_p50_us", "late_p99_us", "late_max_us", "kernel_drops", "held_max",
+              "stall_max_us"]
+
+    def __init__(self, start: float) -> None:
+        self.start = start
+        self.hist = [0] * (self.FINE + self.COARSE + 1)
+        self.packets = self.drops = self.late_max = self.held_max = self.stall_max = 0
+
+    def note(self, late_s: float) -> None:
+        us = max(0, round(late_s * 1e6))
+        b = us if us < self.FINE else self.FINE + (us - self.FINE) // 1000
+        self.hist[min(b, self.FINE + self.COARSE)] += 1
+        self.packets += 1
+        self.late_max = max(self.late_max, us)
+
+    def stall(self, late_s: float) -> None:
+        """The engine itself ran ``late_s`` late (a wake or loop turn after its due time)."""
+        self.stall_max = max(self.stall_max, round(late_s * 1e6))
+
+    def quantile(self, q: float) -> int:
+        """Lateness (us, bucket floor) below which a fraction q of this second's releases fell."""
+        want, seen = max(1, math.ceil(q * self.packets)), 0
+        for b, n in enumerate(self.hist):
+            seen += n
+            if seen >= want:
+                return b if b < self.FINE else self.FINE + (b - self.FINE) * 1000
+        return self.late_max
+
+    def tick(self, now: float, wall: float) -> list[Any] | None:
+        """The finished second's row once a second has passed (wall clock t_s), else None."""
+        if now - self.start < 1.0:
+            return None
+        row = [round(wall - (now - self.start), 3), self.packets,
+               self.quantile(0.5) if self.packets else 0, self.quantile(0.99) if self.packets else 0,
+               self.late_max, self.drops, self.held_max, self.stall_max]
+        self.__init__(now)  # type: ignore[misc]
+        return row

@@ -5,8 +5,15 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import (RichProgress, add_runs_dir, err, out, print_events, print_phase_tables,
-                     sigterm_as_interrupt)
+from .common import (
+    RichProgress,
+    add_runs_dir,
+    err,
+    out,
+    print_events,
+    print_phase_tables,
+    sigterm_as_interrupt,
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +33,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load and check the scenario before asking for root, then run it and summarise."""
+    from ..analysis.health import headline
     from ..lab.nodes import require_root
     from ..measure.scenario import default_out, run_scenario
     from ..model.scenario import load_scenario
@@ -51,5 +59,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{r['failed']} failed; median reply {r['reply_ms']['median']} ms")
     else:
         out.print("IPA from the share model (no DNS)")
+    h = data.get("health")
+    out.print(headline(h), style="bold red" if h and h.get("late_seconds") else None, markup=False)
     out.print(f"report: {paths['md']}  (also {paths['html'].name}, report.json, samples.csv, plots)")
     return 0

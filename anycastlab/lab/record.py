@@ -32,6 +32,27 @@ def proc_starttime(pid: int) -> Optional[int]:
     return int(fields[19])
 
 
+def cpu_seconds(pid: int) -> Optional[float]:
+    """User + system CPU time a live process has used, from /proc, else None."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read().decode(errors="replace")
+    except OSError:
+        return None
+    fields = data[data.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_kind(entries: "list[ProcEntry]") -> dict[str, float]:
+    """CPU seconds so far of the recorded daemons still alive, summed per kind."""
+    out: dict[str, float] = {}
+    for e in entries:
+        s = cpu_seconds(e.pid) if e.alive() else None
+        if s is not None:
+            out[e.name] = out.get(e.name, 0.0) + s
+    return out
+
+
 def netns_inode(pid: int) -> Optional[int]:
     try:
         return os.stat(f"/proc/{pid}/ns/net").st_ino

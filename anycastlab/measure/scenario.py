@@ -9,10 +9,12 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from ..analysis import baseline as analysis
+from ..analysis import health
 from ..errors import LabError
 from ..lab.lab import Lab
-from ..lab.record import DEFAULT_RUNS_DIR
-from ..model.samples import read_dns, read_samples
+from ..lab.links import HEALTH_FILE
+from ..lab.record import DEFAULT_RUNS_DIR, cpu_by_kind
+from ..model.samples import read_dns, read_health, read_samples
 from ..model.scenario import Scenario
 from ..report import write as report
 from ..report.schema import SCHEMA_VERSION
@@ -46,6 +48,8 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         lab.start()
     try:
         t_up = time.monotonic() - t0
+        assert lab.record is not None
+        cpu0, own0, wall0 = cpu_by_kind(lab.record.daemons()), time.process_time(), time.time()
         if scn.timeline:
             from .timeline import run_timeline
 
@@ -56,7 +60,10 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
             if scn.dns is not None and lab.zone is not None:
                 rows, dns_stats = rest_dns(lab, scn, out, rows, progress)
                 stats.update(dns_stats)
-        assert lab.record is not None
+        wall1 = time.time()
+        cpu = cpu_section(cpu0, cpu_by_kind(lab.record.daemons()), time.process_time() - own0,
+                          wall1 - wall0, stats.pop("stream_cpu_s", None))
+        health = health_section(lab, out, wall0, wall1, extra.get("t0", wall0))
         backend, run_id = lab.record.data["link_backend"], lab.record.id
     finally:
         if own:
@@ -83,6 +90,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         "probe_stats": stats, "phases": phases,
         "dns": dns_section(scn.dns if lab.zone is not None else None, lab.plan, dns_rows),
         "timing": {"up_s": round(t_up, 2), "probe_s": stats["seconds"]},
+        "health": health, "cpu": cpu,
     }
     if timeline is not None:
         data["timeline"] = timeline
@@ -122,7 +130,8 @@ def rest_dns(lab: Lab, scn: Scenario, out: Path, rows: list[dict[str, Any]],
     part.unlink()
     stats = {k: v for k, v in counts.items() if k.startswith(("dns", "unresolved"))}
     stats.update({"dns_stage_s": scn.dns.rest_s, "dns_stage_probes": len(more),
-                  "zone_serial": entry["serial"], "zone_reload_ms": entry["reload_ms"]})
+                  "zone_serial": entry["serial"], "zone_reload_ms": entry["reload_ms"],
+                  "stream_cpu_s": stream.cpu_s})
     return rows + more, stats
 
 
@@ -139,3 +148,26 @@ def dns_section(settings: Any, plan: Any, dns_rows: list[dict[str, Any]]) -> dic
             "server": plan.services.dns_address, "resolutions": summary(dns_rows, addr_provider)}
 
 
+def health_section(lab: Lab, out: Path, wall0: float, wall1: float, t0: float) -> dict[str, Any]:
+    """Did the link engine keep time while this run measured? (analysis/health.py).
+    Its record is copied into the run folder (health.csv) beside the samples."""
+    assert lab.record is not None
+    engine = lab.record.data.get("link_engine", "kernel")
+    src = lab.record.folder / HEALTH_FILE
+    if engine == "kernel" or not src.exists():
+        return health.unmeasured("kernel (netem)" if engine == "kernel" else engine)
+    shutil.copyfile(src, out / "health.csv")
+    return health.summarize(read_health(out / "health.csv"), wall0, wall1, t0=t0, engine=engine,
+                            scheduling=lab.record.data.get("link_scheduling", "?"))
+
+
+def cpu_section(before: dict[str, float], after: dict[str, float], runner_s: float, wall_s: float,
+                stream_s: Optional[float]) -> dict[str, Any]:
+    """CPU seconds per component while the run measured, and as a share of one core."""
+    used = {k: after[k] - before.get(k, 0.0) for k in after}
+    used["runner (this process: probes orchestration, steering loop)"] = runner_s
+    if stream_s is not None:
+        used["stream"] = stream_s
+    return {"wall_s": round(wall_s, 2),
+            "seconds": {k: round(v, 2) for k, v in sorted(used.items())},
+            "core_share": {k: round(v / wall_s, 3) for k, v in sorted(used.items())} if wall_s > 0 else {}}

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import LabError
+from ..lab.record import cpu_seconds
 from ..lab.spawn import spawn_agent
 from ..model.addressing import client_host_name
 from ..model.settings import NAMES
@@ -51,6 +52,7 @@ class Stream:
     def stop(self, timeout: float) -> dict[str, int]:
         """Stop sending, let pending probes answer or expire; return the counts."""
         assert self.proc.stdin is not None
+        self.cpu_s = cpu_seconds(self.proc.pid)  # while it still runs: its CPU for the bench
         self.proc.stdin.close()
         try:
             self.proc.wait(timeout=timeout + 10)

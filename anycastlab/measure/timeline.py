@@ -99,7 +99,7 @@ def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = No
     stats = {"probes": len(rows), "expected": counts["sent"], "seconds": round(seconds, 2),
              "lost": sum(1 for r in rows if r["rtt_ms"] is None),
              "probes_per_s": round(len(rows) / seconds, 1), "mode": "stream",
-             "interval_s": interval}
+             "interval_s": interval, "stream_cpu_s": stream.cpu_s}
     extra: dict[str, Any] = {"t0": t0, "warmup_s": warmup, "events": log, "bgp": bgp}
     if loop is not None:
         stats.update({k: v for k, v in counts.items() if k.startswith(("dns", "unresolved"))})

@@ -58,3 +58,16 @@ def read_samples(path: Path) -> list[Row]:
 def read_dns(path: Path) -> list[Row]:
     """dns.csv back into rows."""
     return read_rows(path, _query, "DNS queries")
+
+
+HEALTH_FIELDS = ["t_s", "packets", "late_p50_us", "late_p99_us", "late_max_us", "kernel_drops", "held_max",
+                 "stall_max_us"]
+
+
+def _health(r: dict[str, str]) -> Row:
+    return {"t_s": float(r["t_s"]), **{k: int(r[k]) for k in HEALTH_FIELDS[1:]}}
+
+
+def read_health(path: Path) -> list[Row]:
+    """The link engine's health record (one row a second) back into rows."""
+    return read_rows(path, _health, "link engine's health record")

@@ -89,6 +89,27 @@ class TimelineSection(_Open):
     plot_clients: list[str]
 
 
+class HealthBin(_Open):
+    t_s: float
+    packets: int
+    p99_ms: float
+    max_ms: float
+    kernel_drops: int
+    late: bool
+
+
+class Health(_Open):
+    """Did the link engine keep time while the run measured (analysis/health.py)."""
+    measured: bool
+    engine: str
+    late_seconds: int
+    scheduling: Optional[str] = None
+    seconds: Optional[int] = None
+    late_at_s: list[float] = []
+    worst_p99_ms: Optional[float] = None
+    bins: list[HealthBin] = []
+
+
 class Report(_Open):
     schema_version: int
     scenario: str
@@ -102,6 +123,7 @@ class Report(_Open):
     schemes: list[str]
     phases: list[Phase] = Field(min_length=1)
     timeline: Optional[TimelineSection] = None
+    health: Optional[Health] = None  # absent in reports written before the health record
 
 
 def validate(data: dict[str, Any]) -> Report:

@@ -7,7 +7,7 @@ can redraw them from a saved run.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import matplotlib
 
@@ -40,8 +40,10 @@ def _steps(ax: Any, t: list[float], y: list[Any], **kw: Any) -> None:
         ax.step(xs, ys, where="post", **kw)
 
 
-def rtt_over_time(tl: dict[str, Any], out: Path, title: str, schemes: list[str]) -> Path:
-    """Median over clients per scheme, then one panel per selected client."""
+def rtt_over_time(tl: dict[str, Any], out: Path, title: str, schemes: list[str],
+                  late_at_s: Sequence[float] = ()) -> Path:
+    """Median over clients per scheme, then one panel per selected client;
+    seconds in which the emulator was late (health record) are shaded red."""
     ser = tl["series"]
     clients = [c for c in tl["plot_clients"] if c in ser["clients"]]
     n = 1 + len(clients)
@@ -60,6 +62,9 @@ def rtt_over_time(tl: dict[str, Any], out: Path, title: str, schemes: list[str])
                            transform=ax.get_xaxis_transform(), marker="|", s=60, color=COLORS[s],
                            clip_on=False)
         _markers(ax, tl, labels=row == 0)
+        for i, t_late in enumerate(late_at_s):
+            ax.axvspan(t_late, t_late + 1.0, color="#d62728", alpha=0.18, linewidth=0,
+                       label="emulator late" if i == 0 and row == 0 else None)
         ax.set_ylabel("RTT ms")
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..analysis.health import headline
 from . import plots, timeplots
 from .schema import validate
 from .tables import (
@@ -39,8 +40,9 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
     tl = data.get("timeline")
     if tl:
         name = f"{data['scenario']} on {data['topology']}"
+        late_at = (data.get("health") or {}).get("late_at_s", [])
         images.append(("RTT over time", timeplots.rtt_over_time(tl, folder / "rtt-time.png", name,
-                                                                data["schemes"])))
+                                                                data["schemes"], late_at)))
         images.append(("Loss windows", timeplots.loss_strip(tl, folder / "loss.png", name)))
         images.append(("IPA shares over time",
                        timeplots.shares_over_time(tl, providers, folder / "shares.png", name)))
@@ -55,7 +57,8 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
     for label, p in images:
         paths[p.stem] = p
 
-    md = [f"# {data['scenario']} on {data['topology']}", "",
+    hl = health_lines(data.get("health"))
+    md = [f"# {data['scenario']} on {data['topology']}", "", *hl,
           f"Created {data['created']}; link backend `{data['link_backend']}`; "
           f"{data.get('probes', {}).get('count', '?')} probe rounds per client; "
           f"{data.get('timing', {}).get('total_s', '?')} s end to end.", ""] + dns_lines(data) + [""]
@@ -76,7 +79,9 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
     paths["md"].write_text("\n".join(md))
 
     body = [f"<h1>{html.escape(data['scenario'])} on {html.escape(data['topology'])}</h1>",
-            f"<p>{html.escape(md[2])}</p>", *[f"<p>{html.escape(x)}</p>" for x in dns_lines(data)]]
+            *[f'<p class="{"late" if i == 0 and len(hl) > 2 else "health"}">{html.escape(x)}</p>'
+              for i, x in enumerate(hl) if x],
+            f"<p>{html.escape(md[2 + len(hl)])}</p>", *[f"<p>{html.escape(x)}</p>" for x in dns_lines(data)]]
     if tl:
         body += timeline_html(tl)
     for phase in data["phases"]:
@@ -90,9 +95,24 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
     style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
              "table{border-collapse:collapse;margin:1em 0;font-size:14px}"
              "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}"
-             "td:first-child,th:first-child{text-align:left}img{max-width:100%}")
+             "td:first-child,th:first-child{text-align:left}img{max-width:100%}"
+             ".late{background:#fde0dc;border-left:6px solid #d62728;padding:.5em 1em;font-weight:bold}")
     paths["html"] = folder / "report.html"
     paths["html"].write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>"
                              f"{html.escape(data['scenario'])}</title><style>{style}</style></head>"
                              f"<body>{''.join(body)}</body></html>\n")
     return paths
+
+
+def health_lines(h: Any) -> list[str]:
+    """The top of the report: a warning first when the emulator was late,
+    then the one-line health record (analysis/health.py)."""
+    out = []
+    if h and h.get("late_seconds"):
+        at = ", ".join(f"{x:g}" for x in h["late_at_s"][:20]) + (" ..." if h["late_seconds"] > 20 else "")
+        out += [f"**Warning: the emulator could not keep time in {h['late_seconds']} of {h['seconds']} "
+                f"seconds** (release lateness p99 or an engine stall above {h['threshold_ms']:g} ms, or "
+                f"packets dropped by the kernel; worst p99 {h['worst_p99_ms']:.1f} ms, worst stall "
+                f"{h.get('worst_stall_ms') or 0:.1f} ms). RTT and loss in those seconds "
+                f"describe this machine, not the emulated internet. Seconds: {at}.", ""]
+    return out + [headline(h) + ".", ""]
