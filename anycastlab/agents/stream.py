@@ -36,6 +36,7 @@ import json
 import os
 import selectors
 import socket
+import struct
 import sys
 import time
 from collections import deque
@@ -45,6 +46,19 @@ from typing import Any
 from ..model.samples import FIELDS
 from .netns import enter, setns
 from .resolver import Resolvers
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux: also the cmsg type
+_TS = struct.Struct("@qq")  # struct timespec: seconds, nanoseconds
+
+
+def rx_time(anc: list[tuple[int, int, bytes]]) -> float:
+    """The kernel's receive time of a datagram (SO_TIMESTAMPNS), so a probe's RTT
+    does not include how long this process waited for the CPU; else now."""
+    for level, kind, data in anc:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TS.size:
+            sec, nsec = _TS.unpack_from(data)
+            return sec + nsec / 1e9
+    return time.time()
 
 
 def open_sockets(clients: dict[str, int]) -> dict[str, socket.socket]:
@@ -56,6 +70,7 @@ def open_sockets(clients: dict[str, int]) -> dict[str, socket.socket]:
             enter(f"/proc/{pid}/ns/net")
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
             s.bind(("0.0.0.0", 0))
             s.setblocking(False)
             socks[client] = s
@@ -157,8 +172,8 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
             s = socks[client]
             while True:
                 try:
-                    data = s.recv(2048)
-                    t_rx = time.time()
+                    data, anc, _, _ = s.recvmsg(2048, 64)
+                    t_rx = rx_time(anc)
                 except (BlockingIOError, InterruptedError):
                     break
                 except OSError:
