@@ -144,7 +144,9 @@ def scenario_run(name: str, runs: int) -> dict[str, Any]:
               f"{pps[-1]} probes/s", flush=True)
     res_: dict[str, Any] = {"runs_s": times, "median_s": round(statistics.median(times), 2),
                             "probes_per_s_median": statistics.median(pps),
-                            "summary": data["phases"][0]["summary"]}
+                            "summary": data["phases"][0]["summary"],
+                            "health": {k: v for k, v in (data.get("health") or {}).items() if k != "bins"},
+                            "cpu": data.get("cpu")}
     if data.get("timeline"):  # the last run's event headlines
         res_["events"] = [{"label": e["label"], "t_s": e["t_s"], "bgp_settle_s": e["bgp"]["settle_s"],
                            "summary": e["summary"], "dns_summary": e.get("dns_summary")}
@@ -225,6 +227,15 @@ def report(r: dict[str, Any]) -> None:
         print(f"{name + ' scenario on world, end to end, median':44} {b['median_s']:>12} s "
               f"{str(t) + ' s':>10} {b['median_s'] / t:>7.2f}")
         print(f"{'  probes per second sustained, median':44} {b['probes_per_s_median']:>14}")
+        h = b.get("health") or {}
+        if h.get("measured"):
+            print(f"{'  emulation health (last run)':44} {h['late_seconds']:>6} late of {h['seconds']} s; "
+                  f"worst p99 {h['worst_p99_ms']} ms, worst stall {h.get('worst_stall_ms')} ms "
+                  f"({h['engine']}, {h['scheduling']})")
+        cpu = b.get("cpu") or {}
+        for comp, share in (cpu.get("core_share") or {}).items():
+            print(f"{'  CPU ' + comp[:38]:44} {share * 100:>12.1f} % of a core "
+                  f"({cpu['seconds'][comp]} s in {cpu['wall_s']} s)")
         for e in b.get("events", []):
             for s in ("global", "ipa"):
                 sm = e["summary"][s]
@@ -242,10 +253,18 @@ def report(r: dict[str, Any]) -> None:
         print(f"{'netem backend':44} {'unavailable (no sch_netem)':>14}")
     s = r.get("shaper")
     if s:
-        pps = s.get("summary", {}).get("max_pps_below_1pct_loss")
-        if pps:
-            print(f"{'shaper: max packets/s at <1% loss':44} {pps:>14} "
-                  f"{TARGETS['shaper_pps']:>10} {pps / TARGETS['shaper_pps']:>7.2f}")
+        summ = s.get("summary", {})
+        for engine in ("native", "python"):
+            e = summ.get(engine)
+            if e:
+                pps = e["max_pps_below_1pct_loss_and_delay_ok"]
+                print(f"{'link engine ' + engine + ': max packets/s, delay ok':44} {pps:>14} "
+                      f"{TARGETS['shaper_pps']:>10} {pps / TARGETS['shaper_pps']:>7.2f}")
+                print(f"{'  CPU per packet at that rate':44} {e['cpu_us_per_packet_at_max']!s:>11} us")
+                print(f"{'  10 ms delay: median / max |RTT err|':44} {e['fidelity_10ms_median_abs_err_ms']:>8} / "
+                      f"{e['fidelity_10ms_max_abs_err_ms']} ms")
+        if summ.get("native_vs_python_max_pps"):
+            print(f"{'native / python max packets/s (same run)':44} {summ['native_vs_python_max_pps']:>14}")
     print(f"\nwritten: {RESULTS / 'foundation.json'}")
 
 
