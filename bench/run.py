@@ -263,6 +263,9 @@ def report(r: dict[str, Any]) -> None:
                 print(f"{'  CPU per packet at that rate':44} {e['cpu_us_per_packet_at_max']!s:>11} us")
                 print(f"{'  10 ms delay: median / max |RTT err|':44} {e['fidelity_10ms_median_abs_err_ms']:>8} / "
                       f"{e['fidelity_10ms_max_abs_err_ms']} ms")
+        if summ.get("nfqueue_ceiling_pps"):
+            print(f"{'NFQUEUE ceiling (accept-everything program)':44} {summ['nfqueue_ceiling_pps']:>14}")
+            print(f"{'native engine / ceiling':44} {summ['native_share_of_ceiling']:>14}")
         if summ.get("native_vs_python_max_pps"):
             print(f"{'native / python max packets/s (same run)':44} {summ['native_vs_python_max_pps']:>14}")
     print(f"\nwritten: {RESULTS / 'foundation.json'}")

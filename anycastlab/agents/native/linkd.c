@@ -94,8 +94,7 @@ static uint32_t hist[HIST_FINE + HIST_COARSE + 1];
 static uint64_t sec_packets, sec_overruns, sec_late_max, sec_start, held_max, stall_max;
 /* Waking from an idle epoll_wait takes tens of microseconds on a VM. lead_ns
  * tracks that latency (EWMA of observed timer lateness): the timer is armed
- * lead_ns early and the last stretch to a deadline is busy-polled, so
- * releases leave on time; a packet read right after such a wake arrived
+ * lead_ns early, so releases leave on time; a packet read right after such a wake arrived
  * about that long ago, so its stamp is moved back by wake_bias. */
 static uint64_t lead_ns = 50000, wake_bias;
 #define HEARTBEAT_NS 1000000ull   /* wake at least every 1 ms, to see our own stalls */
@@ -523,16 +522,18 @@ int main(int argc, char **argv) {
         /* wake at least once a second for the health line */
         uint64_t tick = sec_start + 1000000000ull, beat = now + HEARTBEAT_NS;
         uint64_t target = d && d < tick ? d : tick;
-        int busy = d && d <= now + lead_ns;   /* close to a release: poll, do not sleep */
-        if (!busy) arm(target - lead_ns < beat ? target - lead_ns : beat);
+        /* sleep until one wake latency before the next release; no busy-polling: at the
+           lab's load a real-time engine that spins meets the kernel's RT throttling */
+        uint64_t when = target > now + lead_ns ? target - lead_ns : now + 1;
+        arm(when < beat ? when : beat);
         uint64_t t_sleep = now_ns();
-        int n = epoll_wait(ep, evs, 256, busy ? 0 : -1);
+        int n = epoll_wait(ep, evs, 256, -1);
         uint64_t t_wake = now_ns();
         prev_wake = t_wake;
-        /* our own lateness: a busy turn should take microseconds, a sleep end by its timer */
-        uint64_t due = busy ? t_sleep : armed ? armed : t_wake;
+        /* our own lateness: a sleep should end by its timer */
+        uint64_t due = armed ? armed : t_wake;
         if (t_wake > due + lead_ns && t_wake - due - lead_ns > stall_max) stall_max = t_wake - due - lead_ns;
-        wake_bias = !busy && t_wake - t_sleep > 2000 ? (t_wake - t_sleep < lead_ns ? t_wake - t_sleep : lead_ns) : 0;
+        wake_bias = t_wake - t_sleep > 2000 ? (t_wake - t_sleep < lead_ns ? t_wake - t_sleep : lead_ns) : 0;
         for (int k = 0; k < n; k++) {
             void *p = evs[k].data.ptr;
             if (p == &tag_timer) {
