@@ -89,7 +89,7 @@ engine=.venv/bin/anycastlab-linkd
 want=$(cat "$src"/*.c "$src"/*.h | sha256sum | cut -d' ' -f1)
 if [ ! -x "$engine" ] || [ "$(cat .venv/.anycastlab-linkd 2>/dev/null)" != "$want" ]; then
   say "building the native link engine ($engine)"
-  if gcc -O2 -Wall -o "$engine.tmp" "$src/linkd.c" -lnetfilter_queue -lnfnetlink -lm; then
+  if gcc -O2 -Wall -pthread -o "$engine.tmp" "$src/linkd.c" -lnetfilter_queue -lnfnetlink -lm; then
     mv "$engine.tmp" "$engine" && echo "$want" > .venv/.anycastlab-linkd
   else
     rm -f "$engine.tmp"

@@ -20,12 +20,29 @@ def late(row: dict[str, Any], threshold_ms: float = LATE_MS) -> bool:
             or row["kernel_drops"] > 0)
 
 
+def merge(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One row a second: the native engine's worker threads each write their
+    own row for a second (same ``t_s``); counts add up, latenesses and
+    stalls take the worst (a second is late if any worker was)."""
+    out: dict[float, dict[str, Any]] = {}
+    for r in rows:
+        m = out.get(r["t_s"])
+        if m is None:
+            out[r["t_s"]] = dict(r)
+            continue
+        for k in ("packets", "kernel_drops"):
+            m[k] += r[k]
+        for k in ("late_p50_us", "late_p99_us", "late_max_us", "held_max", "stall_max_us"):
+            m[k] = max(m[k], r[k])
+    return [out[t] for t in sorted(out)]
+
+
 def summarize(rows: list[dict[str, Any]], t_from: float, t_to: float, *, t0: float = 0.0,
               engine: str, scheduling: str, threshold_ms: float = LATE_MS) -> dict[str, Any]:
     """The report's ``health``: every second of [t_from, t_to) (wall clock),
     times given relative to ``t0`` (the event clock of a timeline, or the
     start of probing)."""
-    sel = [r for r in rows if t_from - 1.0 < r["t_s"] < t_to]
+    sel = [r for r in merge(rows) if t_from - 1.0 < r["t_s"] < t_to]
     bins = [{"t_s": round(r["t_s"] - t0, 3), "packets": r["packets"],
              "p50_ms": r["late_p50_us"] / 1000, "p99_ms": r["late_p99_us"] / 1000,
              "max_ms": r["late_max_us"] / 1000, "stall_ms": r["stall_max_us"] / 1000,

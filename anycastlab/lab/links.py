@@ -140,15 +140,18 @@ class UserspaceBackend(LinkBackend):
         kw = dict(log=folder / "shaper.log", record=record, ready=ready, timeout=30,
                   start_new_session=True, cwd=folder)
         if native is not None:
-            self.proc = spawn_process("shaper", [native, *args], what="the native link engine",
+            threads = os.environ.get("ANYCASTLAB_ENGINE_THREADS")  # default 1 (docs/lab.md)
+            self.proc = spawn_process("shaper", [native, *args, *(["--threads", threads] if threads else [])], what="the native link engine",
                                       fix="rebuild it with 'sudo make setup'", **kw)
             self.engine = "native"
         else:
             self.proc = spawn_agent("shaper", "shaper", args, what="the userspace shaper",
                                     fix="check that NetfilterQueue is installed ('make setup')", **kw)
             self.engine = "python"
-        lines = ready.read_text().split()
-        self.scheduling = lines[1] if len(lines) > 1 else "SCHED_OTHER"
+        said = ready.read_text().splitlines()  # pid, scheduling class, worker threads
+        self.scheduling = said[1] if len(said) > 1 else "SCHED_OTHER"
+        if len(said) > 2:
+            self.scheduling += f", {said[2]} thread(s)"
         self.entry = ProcEntry.of("shaper", self.proc.pid, None, list(self.proc.args))
         self.client = ShaperClient(str(ctl))
         # the queues have a listener now: only then may packets be queued

@@ -80,6 +80,13 @@ def test_a_stall_flags_its_second_even_with_nothing_held() -> None:
     assert late.tick(1.0, 1.0)[-1] == 200_000
 
 
+def test_rows_of_worker_threads_merge_into_one_second() -> None:
+    a, b = rows(20, 30), rows(900, 2000, drops=(0, 3))
+    h = health.summarize(a + b, 1000.0, 1002.0, engine="native", scheduling="SCHED_FIFO")
+    assert h["seconds"] == 2 and h["packets"] == 400 and h["kernel_drops"] == 3
+    assert [x["p99_ms"] for x in h["bins"]] == [0.9, 2.0] and h["late_at_s"] == [1001.0]
+
+
 def test_a_quiet_run_kept_time() -> None:
     h = health.summarize(rows(20, 30, 40), 1000.0, 1003.0, engine="native", scheduling="SCHED_FIFO")
     assert h["late_seconds"] == 0 and "kept time in every second" in health.headline(h)
