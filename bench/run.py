@@ -192,10 +192,20 @@ def main() -> int:
     if not args.skip_shaper:
         print("shaper throughput (bench/shaper_bench.py)", flush=True)
         result["shaper"] = shaper(args.quick)
+    print("path fidelity on world (bench/path_fidelity.py)", flush=True)
+    result["path_fidelity"] = path_fidelity()
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "foundation.json").write_text(json.dumps(result, indent=2) + "\n")
     report(result)
     return 0
+
+
+def path_fidelity() -> dict[str, Any] | None:
+    out = RESULTS / "path_fidelity.json"
+    res = subprocess.run([sys.executable, str(REPO / "bench" / "path_fidelity.py"), "--out", str(out)], cwd=REPO)
+    if res.returncode != 0 or not out.exists():
+        return None
+    return {k: v["summary"] for k, v in json.loads(out.read_text()).items()}
 
 
 def report(r: dict[str, Any]) -> None:
@@ -268,6 +278,10 @@ def report(r: dict[str, Any]) -> None:
             print(f"{'native engine / ceiling':44} {summ['native_share_of_ceiling']:>14}")
         if summ.get("native_vs_python_max_pps"):
             print(f"{'native / python max packets/s (same run)':44} {summ['native_vs_python_max_pps']:>14}")
+    for probes, f in (r.get("path_fidelity") or {}).items():
+        print(f"{'RTT vs configured path sum, world (' + probes + ')':44} median {f['median_err_ms']} ms, "
+              f"p99 |err| {f['p99_abs_err_ms']} ms; {f['within_0.2ms_1pct']}/{f['pairs']} within "
+              f"max(0.2 ms, 1 %), {f['within_0.5ms_2pct']}/{f['pairs']} within max(0.5 ms, 2 %)")
     print(f"\nwritten: {RESULTS / 'foundation.json'}")
 
 

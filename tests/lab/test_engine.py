@@ -64,8 +64,13 @@ def test_every_link_within_a_fifth_of_a_millisecond(lab):
             if intf.node > intf.peer_node:
                 continue
             expected = 2 * intf.latency_ms
-            got = ping_median(lab, intf.node, intf.peer_ip, count=9)
-            if abs(got - expected) > strict(expected):
+            # a link misses only if two measurements in a row miss: one median of 9 pings
+            # can meet a burst of the lab's own start-up work (BGP, health checks)
+            for _ in range(2):
+                got = ping_median(lab, intf.node, intf.peer_ip, count=9)
+                if abs(got - expected) <= strict(expected):
+                    break
+            else:
                 errors.append(f"{intf.node}->{intf.peer_node}: {got:.3f} ms, expected {expected:.3f}")
     assert not errors, errors
 

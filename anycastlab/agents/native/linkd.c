@@ -71,6 +71,7 @@ typedef struct {
     char key[64];
     int netns_pid, queue, nsfd;
     uint64_t delay_ns, last_rel;
+    uint64_t drained;               /* when a read last found the queue empty */
     int down;                       /* set by the control thread, read by the owner */
     int flush;                      /* down requested: the owner drops what it holds */
     int worker;                     /* the thread that owns the line (its heap, its epoll) */
@@ -112,6 +113,13 @@ static __thread uint64_t sec_packets, sec_overruns, sec_late_max, sec_start, hel
  * lead_ns early, so releases leave on time; a packet read right after such a wake arrived
  * about that long ago, so its stamp is moved back by wake_bias. */
 static __thread uint64_t lead_ns = 50000, wake_bias;
+/* Arrival stamps. A packet read now arrived some time after its queue was
+ * last found empty and after the engine last woke (it would have woken for
+ * it otherwise): when the engine is busy, packets wait in the kernel for up
+ * to a turn. Stamping them all "now" adds that wait to every hop of every
+ * path; the batch is spread instead over the window it arrived in, in FIFO
+ * order, so the wait averages out (an unbiased estimate, not a bias). */
+static __thread uint64_t t_woke, stamp;
 #define HEARTBEAT_NS 1000000ull   /* wake at least every 1 ms, to see our own stalls */
 #define LEAD_MIN 10000ull
 #define LEAD_MAX 300000ull
@@ -257,7 +265,7 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *m, struct nfq_dat
     if (!ph) return 0;
     uint32_t id = ntohl(ph->packet_id);
     if (__atomic_load_n(&l->down, __ATOMIC_ACQUIRE)) { nfq_set_verdict(qh, id, NF_DROP, 0, NULL); l->dropped++; return 0; }
-    uint64_t now = now_ns() - wake_bias, delay = __atomic_load_n(&l->delay_ns, __ATOMIC_RELAXED);
+    uint64_t now = stamp, delay = __atomic_load_n(&l->delay_ns, __ATOMIC_RELAXED);
     if (delay == 0 && l->len == 0) {
         nfq_set_verdict(qh, id, NF_ACCEPT, 0, NULL); l->passed++; note_late(0); return 0;
     }
@@ -329,10 +337,17 @@ static void read_queue(line_t *l) {
             if (errno == ENOBUFS) { l->overruns++; sec_overruns++; continue; }
             return;
         }
-        for (int i = 0; i < n; i++) nfq_handle_packet(l->h, bufs[i], (int)msgs[i].msg_len);
-        wake_bias = 0;   /* only the first batch after a wake arrived before it */
+        uint64_t t_read = now_ns();
+        uint64_t from = t_woke - wake_bias;            /* it woke us, or came while we worked */
+        if (l->drained > from) from = l->drained;      /* after its queue was last empty */
+        if (from > t_read) from = t_read;
+        for (int i = 0; i < n; i++) {
+            stamp = from + (uint64_t)((double)(t_read - from) * (i + 0.5) / n);
+            nfq_handle_packet(l->h, bufs[i], (int)msgs[i].msg_len);
+        }
+        t_woke = t_read; wake_bias = 0;                /* the rest came after this read */
+        if (n < BATCH) { l->drained = t_read; release_due(now_ns()); return; }
         release_due(now_ns());
-        if (n < BATCH) return;
     }
 }
 
@@ -533,6 +548,7 @@ static void *worker(void *arg) {
         int n = epoll_wait(ep, evs, 256, -1);
         uint64_t t_wake = now_ns();
         prev_wake = t_wake;
+        t_woke = t_wake;
         /* our own lateness: a sleep should end by its timer */
         uint64_t due = armed ? armed : t_wake;
         if (t_wake > due + lead_ns && t_wake - due - lead_ns > stall_max) stall_max = t_wake - due - lead_ns;
