@@ -28,6 +28,24 @@ def ping_median(lab, node: str, dst: str, count: int = 7, src: str | None = None
     return statistics.median(times)
 
 
+def link_errors(lab, bound, count: int = 7, tries: int = 1) -> list[str]:
+    """Every link whose ping RTT misses 2 x its one-way latency by more than
+    ``bound(expected)``; a link misses only if ``tries`` measurements in a row do."""
+    errors = []
+    for node in lab.plan.nodes.values():
+        for intf in node.interfaces:
+            if intf.node > intf.peer_node:
+                continue
+            expected = 2 * intf.latency_ms
+            for _ in range(tries):
+                got = ping_median(lab, intf.node, intf.peer_ip, count=count)
+                if abs(got - expected) <= bound(expected):
+                    break
+            else:
+                errors.append(f"{intf.node}->{intf.peer_node}: {got:.3f} ms, expected {expected:.3f}")
+    return errors
+
+
 def fib_path(lab, start: str, dst_ip: str, limit: int = 32) -> list:
     """Interfaces a packet leaves through from ``start`` to ``dst_ip``, read
     from each node's kernel FIB (which BIRD filled): the path BIRD chose."""

@@ -163,6 +163,10 @@ class Lateness:
               "stall_max_us"]
 
     def __init__(self, start: float) -> None:
+        self.reset(start)
+
+    def reset(self, start: float) -> None:
+        """Start a new second at ``start``."""
         self.start = start
         self.hist = [0] * (self.FINE + self.COARSE + 1)
         self.packets = self.drops = self.late_max = self.held_max = self.stall_max = 0
@@ -194,5 +198,5 @@ class Lateness:
         row = [round(wall - (now - self.start), 3), self.packets,
                self.quantile(0.5) if self.packets else 0, self.quantile(0.99) if self.packets else 0,
                self.late_max, self.drops, self.held_max, self.stall_max]
-        self.__init__(now)  # type: ignore[misc]
+        self.reset(now)
         return row

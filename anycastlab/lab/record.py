@@ -20,27 +20,27 @@ from typing import Any, Iterable, Optional
 DEFAULT_RUNS_DIR = Path(os.environ.get("ANYCASTLAB_RUNS", "runs"))
 
 
-def proc_starttime(pid: int) -> Optional[int]:
-    """Kernel start time (clock ticks since boot) of a live process, else None."""
+def _stat(pid: int) -> Optional[list[str]]:
+    """The fields of /proc/<pid>/stat after the command name, or None if gone."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
             data = f.read().decode(errors="replace")
     except OSError:
         return None
     # the command name may contain spaces and parens: split after the last ')'
-    fields = data[data.rindex(")") + 2:].split()
-    return int(fields[19])
+    return data[data.rindex(")") + 2:].split()
+
+
+def proc_starttime(pid: int) -> Optional[int]:
+    """Kernel start time (clock ticks since boot) of a live process, else None."""
+    fields = _stat(pid)
+    return int(fields[19]) if fields else None
 
 
 def cpu_seconds(pid: int) -> Optional[float]:
     """User + system CPU time a live process has used, from /proc, else None."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read().decode(errors="replace")
-    except OSError:
-        return None
-    fields = data[data.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    fields = _stat(pid)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") if fields else None
 
 
 def cpu_by_kind(entries: "list[ProcEntry]") -> dict[str, float]:

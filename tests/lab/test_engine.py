@@ -10,21 +10,12 @@ import sys
 import time
 
 import pytest
-from labutil import TIME_RE, fib_path
+from labutil import fib_path, link_errors, ping_median
 
 from anycastlab.analysis import health
 from anycastlab.lab.links import HEALTH_FILE, native_engine
 from anycastlab.model.addressing import client_host_name
 from anycastlab.model.samples import read_health
-
-
-def ping_median(lab, node: str, dst: str, count: int = 9) -> float:
-    """Median RTT of ``count`` pings, 50 ms apart."""
-    out = lab.run(node, ["ping", "-n", "-c", str(count), "-i", "0.05", "-W", "2", dst],
-                  check=False)
-    times = sorted(float(t) for t in TIME_RE.findall(out))
-    assert times, f"no reply from {dst} in {node}:\n{out}"
-    return times[len(times) // 2]
 
 
 def strict(expected_ms: float) -> float:
@@ -58,20 +49,9 @@ def test_native_engine_runs_ahead_of_everything(lab):
 
 
 def test_every_link_within_a_fifth_of_a_millisecond(lab):
-    errors = []
-    for node in lab.plan.nodes.values():
-        for intf in node.interfaces:
-            if intf.node > intf.peer_node:
-                continue
-            expected = 2 * intf.latency_ms
-            # a link misses only if two measurements in a row miss: one median of 9 pings
-            # can meet a burst of the lab's own start-up work (BGP, health checks)
-            for _ in range(2):
-                got = ping_median(lab, intf.node, intf.peer_ip, count=9)
-                if abs(got - expected) <= strict(expected):
-                    break
-            else:
-                errors.append(f"{intf.node}->{intf.peer_node}: {got:.3f} ms, expected {expected:.3f}")
+    # a link misses only if two medians of 9 pings in a row miss: one can meet a burst
+    # of the lab's own start-up work (BGP, health checks)
+    errors = link_errors(lab, strict, count=9, tries=2)
     assert not errors, errors
 
 

@@ -13,7 +13,7 @@ from anycastlab.model.addressing import client_router_name
 from anycastlab.lab.record import RunRecord, list_runs
 
 from conftest import ROOT
-from labutil import expected_rtt, leftovers, owner_alive, ping_median, tolerance
+from labutil import expected_rtt, leftovers, link_errors, owner_alive, ping_median, tolerance
 
 pytestmark = pytest.mark.lab
 
@@ -34,15 +34,7 @@ def test_converged_and_recorded(lab):
 
 
 def test_adjacent_rtt_matches_configured_latency(lab):
-    errors = []
-    for node in lab.plan.nodes.values():
-        for intf in node.interfaces:
-            if intf.node > intf.peer_node:
-                continue
-            expected = 2 * intf.latency_ms
-            got = ping_median(lab, intf.node, intf.peer_ip)
-            if abs(got - expected) > tolerance(expected):
-                errors.append(f"{intf.node}->{intf.peer_node}: {got:.3f} ms, expected {expected:.3f}")
+    errors = link_errors(lab, tolerance)
     assert not errors, errors
 
 
