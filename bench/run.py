@@ -194,6 +194,11 @@ def main() -> int:
         result["shaper"] = shaper(args.quick)
     print("path fidelity on world (bench/path_fidelity.py)", flush=True)
     result["path_fidelity"] = path_fidelity()
+    if not args.skip_scenario:
+        result["event_fidelity"] = {}
+        for busy in (0, 2):
+            print(f"event fidelity: cable-cut, {busy} busy processes beside (bench/event_fidelity.py)", flush=True)
+            result["event_fidelity"][f"busy{busy}"] = event_fidelity(busy)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "foundation.json").write_text(json.dumps(result, indent=2) + "\n")
     report(result)
@@ -206,6 +211,15 @@ def path_fidelity() -> dict[str, Any] | None:
     if res.returncode != 0 or not out.exists():
         return None
     return {k: v["summary"] for k, v in json.loads(out.read_text()).items()}
+
+
+def event_fidelity(busy: int) -> dict[str, Any] | None:
+    out = RESULTS / f"event_fidelity-busy{busy}.json"
+    res = subprocess.run([sys.executable, str(REPO / "bench" / "event_fidelity.py"), "--busy", str(busy),
+                          "--out", str(out)], cwd=REPO)
+    if res.returncode != 0 or not out.exists():
+        return None
+    return json.loads(out.read_text())
 
 
 def report(r: dict[str, Any]) -> None:
@@ -282,6 +296,17 @@ def report(r: dict[str, Any]) -> None:
         print(f"{'RTT vs configured path sum, world (' + probes + ')':44} median {f['median_err_ms']} ms, "
               f"p99 |err| {f['p99_abs_err_ms']} ms; {f['within_0.2ms_1pct']}/{f['pairs']} within "
               f"max(0.2 ms, 1 %), {f['within_0.5ms_2pct']}/{f['pairs']} within max(0.5 ms, 2 %)")
+    for key, f in (r.get("event_fidelity") or {}).items():
+        if not f:
+            continue
+        a = f["at_rest"]
+        print(f"{'cable-cut, ' + str(f['busy_processes']) + ' busy processes beside':44} "
+              f"{f['health']['late_seconds']} late of {f['health']['seconds']} s; at rest median "
+              f"{a['median_err_ms']} ms over the path sum ({a['fit_per_hop_ms']} ms per hop), "
+              f"{a['within_0.2ms_1pct']}/{a['pairs']} within max(0.2 ms, 1 %)")
+        for e in f["events"]:
+            print(f"{'  untouched pairs after ' + e['label'][:22]:44} {e['off']}/{e['bins']} 1 s bins off "
+                  f"max(1 ms, 5 %), {e['off_unflagged']} of them unflagged; worst {e['worst_ms']} ms")
     print(f"\nwritten: {RESULTS / 'foundation.json'}")
 
 

@@ -9,8 +9,8 @@
  * packets are released in id order, so "accept all ids <= n" is exact).
  *
  * Keeping time: it runs under SCHED_FIFO (--rt PRIO) ahead of the daemons,
- * probes and whatever else shares the machine, sleeps on a timerfd with an
- * absolute deadline, and measures itself: the lateness of every release
+ * probes and whatever else shares the machine, sleeps in epoll_pwait2 with a
+ * timeout (a timer is armed only when there is nothing to read), and measures itself: the lateness of every release
  * (actual - scheduled) goes into a per-second histogram written as one line
  * of the health file (--health FILE):
  *   t_s,packets,late_p50_us,late_p99_us,late_max_us,kernel_drops,held_max,stall_max_us
@@ -44,7 +44,6 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,7 +90,7 @@ typedef struct { int kind; int fd; char in[65536]; size_t inlen; char *out; size
  * serves the control socket and signals. */
 static line_t *lines[MAX_LINES];
 static int nlines, nworkers = 1, stopping;
-static int eps[MAX_WORKERS], tfds[MAX_WORKERS], evfds[MAX_WORKERS];
+static int eps[MAX_WORKERS], evfds[MAX_WORKERS];
 static uint64_t t_origin;          /* monotonic start: every worker's seconds align on it */
 static double wall_origin;         /* the wall clock at t_origin */
 static pthread_mutex_t health_mu = PTHREAD_MUTEX_INITIALIZER;
@@ -99,10 +98,9 @@ static pthread_mutex_t health_mu = PTHREAD_MUTEX_INITIALIZER;
 typedef struct { uint64_t rel; line_t *l; } hent_t;
 static __thread hent_t heap[MAX_LINES + 1];
 static __thread int nheap, me;
-static int tag_timer = K_FD, tag_signal = K_FD, tag_listen = K_FD, tag_wake = K_FD;
-static __thread int ep, tfd;
+static int tag_signal = K_FD, tag_listen = K_FD, tag_wake = K_FD;
+static __thread int ep;
 static int sfd, lfd = -1, home_ns;
-static __thread uint64_t armed;
 static const char *control_path, *ready_path;
 static FILE *health;
 /* per-second health, per worker */
@@ -232,12 +230,15 @@ static void release(line_t *l, uint64_t upto, uint64_t now) {
     if (any) nfq_set_verdict_batch(l->qh, last, NF_ACCEPT);
 }
 
-/* Release what is due on every line whose head is due; reschedule the rest. */
+/* Release what is due on every line whose head is due; reschedule the rest.
+ * Each verdict forwards its packets inside the call, so the clock is read
+ * again for every line: the later lines of a turn leave later. */
 static void release_due(uint64_t now) {
     while (nheap && heap[0].rel <= now) {
         line_t *l = heap_pop().l;
         release(l, now, now);
         if (l->len) heap_push(l->ring[l->head].rel, l);
+        now = now_ns();
     }
 }
 
@@ -482,14 +483,6 @@ static void listen_on(const char *path) {
 }
 
 /* ------------------------------------------------------------ main */
-static void arm(uint64_t when) {
-    if (when == armed) return;
-    struct itimerspec its = {0};
-    if (when) { its.it_value.tv_sec = (time_t)(when / 1000000000ull); its.it_value.tv_nsec = (long)(when % 1000000000ull); }
-    timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
-    armed = when;
-}
-
 static uint64_t next_deadline(void) { return nheap ? heap[0].rel : 0; }
 
 static void load_spec(const char *path) {
@@ -518,7 +511,7 @@ static const char *sched_note = "SCHED_OTHER";
 /* One worker: its lines' reads and releases; worker 0 also control and signals. */
 static void *worker(void *arg) {
     me = (int)(long)arg;
-    ep = eps[me]; tfd = tfds[me];
+    ep = eps[me];
     if (nworkers > 1) {  /* one worker per CPU: the kernel work of its releases stays there */
         cpu_set_t cs; CPU_ZERO(&cs); CPU_SET(me % (int)sysconf(_SC_NPROCESSORS_ONLN), &cs);
         pthread_setaffinity_np(pthread_self(), sizeof cs, &cs);
@@ -543,28 +536,31 @@ static void *worker(void *arg) {
         /* sleep until one wake latency before the next release; no busy-polling: at the
            lab's load a real-time engine that spins meets the kernel's RT throttling */
         uint64_t when = target > now + lead_ns ? target - lead_ns : now + 1;
-        arm(when < beat ? when : beat);
+        uint64_t armed = when < beat ? when : beat;
+        /* epoll_pwait2's own timeout, not a timerfd: it arms a timer only when there
+           is nothing to read. Re-arming a timerfd every turn reprograms the timer
+           hardware, an exit to the hypervisor on a VM: at cable-cut load that took a
+           third of the engine's CPU (perf: do_timerfd_settime) */
         uint64_t t_sleep = now_ns();
-        int n = epoll_wait(ep, evs, 256, -1);
+        uint64_t wait = armed > t_sleep ? armed - t_sleep : 0;
+        struct timespec to = {.tv_sec = (time_t)(wait / 1000000000ull), .tv_nsec = (long)(wait % 1000000000ull)};
+        int n = epoll_pwait2(ep, evs, 256, &to, NULL);
         uint64_t t_wake = now_ns();
         prev_wake = t_wake;
         t_woke = t_wake;
-        /* our own lateness: a sleep should end by its timer */
-        uint64_t due = armed ? armed : t_wake;
+        /* our own lateness: a sleep should end by its timeout */
+        uint64_t due = armed > t_sleep ? armed : t_wake;
         if (t_wake > due + lead_ns && t_wake - due - lead_ns > stall_max) stall_max = t_wake - due - lead_ns;
         wake_bias = t_wake - t_sleep > 2000 ? (t_wake - t_sleep < lead_ns ? t_wake - t_sleep : lead_ns) : 0;
+        if (n == 0 && armed > t_sleep && t_wake > armed) {   /* we really slept: learn the wake latency */
+            uint64_t late = t_wake - armed;
+            lead_ns = (lead_ns * 7 + late) / 8;
+            if (lead_ns < LEAD_MIN) lead_ns = LEAD_MIN;
+            if (lead_ns > LEAD_MAX) lead_ns = LEAD_MAX;
+        }
         for (int k = 0; k < n; k++) {
             void *p = evs[k].data.ptr;
-            if (p == &tag_timer) {
-                uint64_t x; if (read(tfd, &x, 8) < 0) {}
-                if (armed && t_sleep < armed && t_wake > armed) {   /* we really slept: learn the wake latency */
-                    uint64_t late = t_wake - armed;
-                    lead_ns = (lead_ns * 7 + late) / 8;
-                    if (lead_ns < LEAD_MIN) lead_ns = LEAD_MIN;
-                    if (lead_ns > LEAD_MAX) lead_ns = LEAD_MAX;
-                }
-                armed = 0;
-            } else if (p == &tag_wake) {  /* another thread asked: drop held packets of downed lines */
+            if (p == &tag_wake) {  /* another thread asked: drop held packets of downed lines */
                 uint64_t x; if (read(evfds[me], &x, 8) < 0) {}
                 int nl = __atomic_load_n(&nlines, __ATOMIC_ACQUIRE);
                 for (int i = 0; i < nl; i++)
@@ -612,11 +608,9 @@ int main(int argc, char **argv) {
     sfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
     for (int w = 0; w < nworkers; w++) {
         eps[w] = epoll_create1(EPOLL_CLOEXEC);
-        tfds[w] = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         evfds[w] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tag_timer};
-        epoll_ctl(eps[w], EPOLL_CTL_ADD, tfds[w], &ev);
-        ev.data.ptr = &tag_wake; epoll_ctl(eps[w], EPOLL_CTL_ADD, evfds[w], &ev);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tag_wake};
+        epoll_ctl(eps[w], EPOLL_CTL_ADD, evfds[w], &ev);
     }
     struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tag_signal};
     epoll_ctl(eps[0], EPOLL_CTL_ADD, sfd, &ev);
