@@ -6,6 +6,7 @@ the line the user has to edit.
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,9 +47,19 @@ class YamlSource:
         except OSError as exc:
             raise InputError(f"cannot read the {what} file: {exc.strerror}", file=p,
                              fix="check the file's permissions") from None
+        if len(text) > MAX_BYTES:
+            raise InputError(f"{what} file is {len(text) / 1e6:.1f} MB; anycastlab reads at most "
+                             f"{MAX_BYTES // 1_000_000} MB", file=p,
+                             fix=f"is this really a {what}? split it or remove what it does not need")
         try:
-            data = yaml.safe_load(text)
-            root = yaml.compose(text, Loader=yaml.SafeLoader)
+            loader = yaml.SafeLoader(text)
+            try:
+                root = loader.get_single_node()  # parsed once; the data is built from this tree
+                if root is not None:
+                    check_tree(p, root)
+                data = loader.construct_document(root) if root is not None else None
+            finally:
+                loader.dispose()
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             problem = getattr(exc, "problem", None) or str(exc)
@@ -56,10 +67,29 @@ class YamlSource:
                              line=(mark.line + 1) if mark else None,
                              fix="fix the indentation or quoting on that line "
                                  "(YAML needs consistent spaces, no tabs)") from None
+        except RecursionError:
+            raise InputError(f"YAML nested more than {MAX_DEPTH} levels deep", file=p,
+                             fix="a topology or scenario needs only a few levels: check the brackets") from None
         if not isinstance(data, dict):
             raise InputError(f"{what} must be a YAML mapping (key: value) at the top",
                              file=p, fix="start the file with 'name: ...'")
-        return cls(p, data, root)
+        src = cls(p, data, root)
+        src.check_numbers()
+        return src
+
+    def check_numbers(self, cls: Type[InputError] = InputError) -> None:
+        """Refuse infinite and NaN numbers anywhere in the file: no field of a
+        topology or scenario means anything with them, and JSON cannot carry them."""
+        stack: list[tuple[tuple[Any, ...], Any]] = [((), self.data)]
+        while stack:
+            loc, v = stack.pop()
+            if isinstance(v, float) and not math.isfinite(v):
+                raise cls(f"{v} is not a finite number", file=self.path, key=key_path(loc) or None,
+                          line=self.line_of(loc), fix="give a finite number (.inf and .nan mean nothing here)")
+            if isinstance(v, dict):
+                stack.extend(((*loc, k), x) for k, x in v.items())
+            elif isinstance(v, list):
+                stack.extend(((*loc, i), x) for i, x in enumerate(v))
 
     def line_of(self, loc: Sequence[Any]) -> int | None:
         """1-based line of the deepest node along ``loc`` that exists."""
@@ -84,6 +114,45 @@ class YamlSource:
             else:
                 return line
         return line
+
+
+MAX_BYTES = 4_000_000   # world.yaml is 30 kB
+MAX_DEPTH = 40          # world.yaml nests 5 levels deep
+MAX_NODES = 200_000     # counting every alias expansion: an alias bomb stops here
+
+
+def check_tree(path: Path, root: yaml.Node) -> None:
+    """One walk over the node tree, before anything is built from it: duplicate
+    keys (YAML would keep the last one silently), nesting depth, and the node
+    count with aliases expanded (a few lines of aliases can stand for billions)."""
+    seen = 0
+    stack: list[tuple[yaml.Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        seen += 1
+        if seen > MAX_NODES:
+            raise InputError(f"the file expands to more than {MAX_NODES} values (aliases '*name' "
+                             "repeated inside each other?)", file=path, line=node.start_mark.line + 1,
+                             fix="write the values out, or use fewer nested aliases")
+        if depth > MAX_DEPTH:
+            raise InputError(f"YAML nested more than {MAX_DEPTH} levels deep", file=path,
+                             line=node.start_mark.line + 1,
+                             fix="a topology or scenario needs only a few levels: check the brackets")
+        if isinstance(node, yaml.MappingNode):
+            keys: dict[str, int] = {}
+            for k, v in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                    line = k.start_mark.line + 1
+                    if k.value in keys:
+                        raise InputError(f"key '{k.value}' appears twice in the same mapping "
+                                         f"(lines {keys[k.value]} and {line}); YAML would silently "
+                                         "keep the last one", file=path, key=k.value, line=line,
+                                         fix="keep one of them")
+                    keys[k.value] = line
+                stack.append((k, depth + 1))
+                stack.append((v, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((x, depth + 1) for x in node.value)
 
 
 GENERIC_FIXES = {
