@@ -98,9 +98,9 @@ def test_unrelated_path_keeps_its_delay_under_load(lab):
         assert h["late_seconds"], (errors, "and the health record flagged nothing", h["bins"])
 
 
-def test_a_stall_of_the_engine_is_flagged(lab):
-    if lab.record.data["link_backend"] != "userspace":
-        pytest.skip("the kernel applies the delays (netem)")
+def stall_once(lab) -> tuple[dict, list[dict]]:
+    """Ping for 5 s, SIGSTOP the engine for 200 ms after 2.2 s; the health
+    summary around the stall and the rows of the seconds before it."""
     intf = lab.plan.nodes[client_host_name("c1")].interfaces[0]
     pinger = subprocess.Popen(["mnexec", "-a", str(lab.netns_pid(intf.node)), "ping", "-n", "-q",
                                "-i", "0.01", "-w", "5", intf.peer_ip], stdout=subprocess.DEVNULL)
@@ -121,7 +121,17 @@ def test_a_stall_of_the_engine_is_flagged(lab):
         if h["late_seconds"] or time.monotonic() > deadline:
             break
         time.sleep(0.2)
-    assert h["late_seconds"] >= 1, h["bins"]
-    assert h["worst_stall_ms"] >= 150, h["bins"]  # held packets or not, the stall shows
     before = [r for r in read_health(path) if t_ping + 0.05 < r["t_s"] and r["t_s"] + 1.0 < t_stall]
+    return h, before
+
+
+def test_a_stall_of_the_engine_is_flagged(lab):
+    if lab.record.data["link_backend"] != "userspace":
+        pytest.skip("the kernel applies the delays (netem)")
+    for attempt in range(2):  # a VM can pause us for a millisecond on its own: a real flag, once
+        h, before = stall_once(lab)
+        assert h["late_seconds"] >= 1, h["bins"]
+        assert h["worst_stall_ms"] >= 150, h["bins"]  # held packets or not, the stall shows
+        if before and not any(health.late(r) for r in before):
+            break
     assert before and not any(health.late(r) for r in before), before  # only the stall is flagged
