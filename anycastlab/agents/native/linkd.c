@@ -61,7 +61,7 @@
 #define HIST_FINE 2000           /* 1 us buckets up to 2 ms ... */
 #define HIST_COARSE 1000         /* ... then 1 ms buckets up to 1 s */
 
-typedef struct { uint64_t rel; uint32_t id; } held_t;
+typedef struct { uint64_t rel, key; uint32_t id; } held_t;
 
 enum { K_LINE = 1, K_CONN, K_FD };  /* what an epoll event's pointer points at */
 
@@ -80,6 +80,8 @@ typedef struct {
     int scheduled;                  /* its head is in the heap */
 } line_t;
 
+static int nlines, nworkers = 1, stopping;
+
 typedef struct { int kind; int fd; char in[65536]; size_t inlen; char *out; size_t outlen; } conn_t;
 
 #define MAX_WORKERS 8
@@ -89,7 +91,6 @@ typedef struct { int kind; int fd; char in[65536]; size_t inlen; char *out; size
  * the verdict calls, so sharding spreads that work too. Worker 0 also
  * serves the control socket and signals. */
 static line_t *lines[MAX_LINES];
-static int nlines, nworkers = 1, stopping;
 static int eps[MAX_WORKERS], evfds[MAX_WORKERS];
 static uint64_t t_origin;          /* monotonic start: every worker's seconds align on it */
 static double wall_origin;         /* the wall clock at t_origin */
@@ -125,6 +126,59 @@ static __thread uint64_t t_woke, stamp;
 static uint64_t now_ns(void) {
     struct timespec ts; clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------ carried schedule
+ * A packet forwarded through several shaped interfaces should leave hop n at
+ * (its scheduled departure from hop n-1) + delay_n: routers forward in ~0 on
+ * the modelled internet. Stamping its arrival at hop n instead adds the
+ * engine's own turn-around (verdict, in-kernel forwarding, the next read:
+ * tens of microseconds on a VM) to every hop, and the error grows with path
+ * length. So every release files (packet key -> scheduled release) here, and
+ * an arrival that matches a release of the last CARRY_NS starts from that
+ * scheduled time. The key hashes the IPv4 header minus TTL and checksum plus
+ * the first 8 bytes of the transport header (ports, and ICMP id/seq, TCP seq
+ * or UDP length/checksum), which do not change between hops. */
+#define CARRY_SIZE 8192          /* power of two; open addressing, overwrite on collision */
+#define CARRY_NS 5000000ull      /* a match older than this is another packet */
+#define COPY_LEN 80              /* bytes of each packet the kernel copies to us */
+typedef struct { uint64_t key, sched, t_rel; } carry_t;
+static carry_t carry[CARRY_SIZE];
+static pthread_mutex_t carry_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t carried, carry_misses;
+
+static uint64_t packet_key(const unsigned char *p, int len) {
+    if (len < 20 || (p[0] >> 4) != 4) return 0;
+    int ihl = (p[0] & 15) * 4;
+    if (ihl < 20 || len < ihl) return 0;
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
+    for (int i = 0; i < ihl; i++) {
+        if (i == 8 || i == 10 || i == 11) continue;   /* TTL, header checksum */
+        h = (h ^ p[i]) * 1099511628211ull;
+    }
+    for (int i = ihl; i < ihl + 8 && i < len; i++) h = (h ^ p[i]) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+static void carry_put(uint64_t key, uint64_t sched, uint64_t now) {
+    if (!key) return;
+    carry_t *c = &carry[key & (CARRY_SIZE - 1)];
+    if (nworkers > 1) pthread_mutex_lock(&carry_mu);
+    *c = (carry_t){key, sched, now};
+    if (nworkers > 1) pthread_mutex_unlock(&carry_mu);
+}
+
+/* The scheduled departure of this packet from its previous hop, or `fallback`. */
+static uint64_t carry_take(uint64_t key, uint64_t now, uint64_t fallback) {
+    if (!key) return fallback;
+    uint64_t got = fallback;
+    carry_t *c = &carry[key & (CARRY_SIZE - 1)];
+    if (nworkers > 1) pthread_mutex_lock(&carry_mu);
+    if (c->key == key && now + CARRY_NS > c->t_rel && now < c->t_rel + CARRY_NS) {
+        got = c->sched; c->key = 0; carried++;
+    } else carry_misses++;
+    if (nworkers > 1) pthread_mutex_unlock(&carry_mu);
+    return got;
 }
 
 static void die(const char *fmt, ...) {
@@ -201,7 +255,7 @@ static hent_t heap_pop(void) {
     return top;
 }
 
-static void push(line_t *l, uint64_t rel, uint32_t id) {
+static void push(line_t *l, uint64_t rel, uint64_t key, uint32_t id) {
     if (l->len == l->cap) {
         size_t nc = l->cap ? l->cap * 2 : 256;
         held_t *r = malloc(nc * sizeof *r);
@@ -209,7 +263,7 @@ static void push(line_t *l, uint64_t rel, uint32_t id) {
         for (size_t i = 0; i < l->len; i++) r[i] = l->ring[(l->head + i) % l->cap];
         free(l->ring); l->ring = r; l->cap = nc; l->head = 0;
     }
-    l->ring[(l->head + l->len) % l->cap] = (held_t){rel, id};
+    l->ring[(l->head + l->len) % l->cap] = (held_t){rel, key, id};
     l->len++;
     if (l->len > held_max) held_max = l->len;
     if (!l->scheduled) heap_push(rel, l);
@@ -224,6 +278,7 @@ static void release(line_t *l, uint64_t upto, uint64_t now) {
     while (l->len && l->ring[l->head].rel <= upto) {
         held_t *p = &l->ring[l->head];
         note_late(now > p->rel ? now - p->rel : 0);
+        carry_put(p->key, p->rel, now);   /* before the verdict: the kernel forwards inside it */
         last = p->id; any = 1;
         l->head = (l->head + 1) % l->cap; l->len--; l->passed++;
     }
@@ -266,14 +321,18 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *m, struct nfq_dat
     if (!ph) return 0;
     uint32_t id = ntohl(ph->packet_id);
     if (__atomic_load_n(&l->down, __ATOMIC_ACQUIRE)) { nfq_set_verdict(qh, id, NF_DROP, 0, NULL); l->dropped++; return 0; }
-    uint64_t now = stamp, delay = __atomic_load_n(&l->delay_ns, __ATOMIC_RELAXED);
+    unsigned char *pkt = NULL;
+    int plen = nfq_get_payload(nfa, &pkt);
+    uint64_t key = plen > 0 ? packet_key(pkt, plen) : 0;
+    uint64_t now = carry_take(key, stamp, stamp), delay = __atomic_load_n(&l->delay_ns, __ATOMIC_RELAXED);
     if (delay == 0 && l->len == 0) {
+        carry_put(key, now, stamp);       /* a zero-delay hop passes the schedule on */
         nfq_set_verdict(qh, id, NF_ACCEPT, 0, NULL); l->passed++; note_late(0); return 0;
     }
     uint64_t rel = now + delay;
     if (rel < l->last_rel) rel = l->last_rel;   /* lowering a delay never reorders */
     l->last_rel = rel;
-    push(l, rel, id);
+    push(l, rel, key, id);
     return 0;
 }
 
@@ -299,7 +358,7 @@ static const char *bind_line(const char *key, int pid, int queue, double delay_m
     const char *why = NULL;
     if (!l->h) why = "nfq_open";
     else if ((l->qh = nfq_create_queue(l->h, (uint16_t)queue, on_packet, l)) == NULL) why = "bind failed (not root, or queue taken?)";
-    else if (nfq_set_mode(l->qh, NFQNL_COPY_META, 0) < 0) why = "set mode";
+    else if (nfq_set_mode(l->qh, NFQNL_COPY_PACKET, COPY_LEN) < 0) why = "set mode";
     else nfq_set_queue_maxlen(l->qh, MAX_LEN);
     if (setns_fd(home_ns) < 0) die("cannot return to own netns: %s", strerror(errno));
     if (why) { snprintf(err, en, "queue '%s' (netns_pid=%d, queue=%d): %s", key, pid, queue, why); goto fail; }
@@ -392,7 +451,9 @@ static char *handle(const char *text) {
                 (unsigned long long)l->dropped, l->len, l->down ? "true" : "false", l->netns_pid,
                 l->queue, (unsigned long long)l->overruns, ks);
         }
-        snprintf(r + len, cap - len, "}, \"engine\": \"native\"}");
+        snprintf(r + len, cap - len, "}, \"engine\": \"native\", \"carried\": %llu, \"carry_misses\": %llu}",
+                 (unsigned long long)__atomic_load_n(&carried, __ATOMIC_RELAXED),
+                 (unsigned long long)__atomic_load_n(&carry_misses, __ATOMIC_RELAXED));
         goto out;
     }
     if (!strcmp(op, "add")) {
