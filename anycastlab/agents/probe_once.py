@@ -19,6 +19,7 @@ import time
 import uuid
 
 from ..model.settings import RESPONDER_PORT as PORT
+from .responder import network_rtt
 
 
 def probe_rounds(targets: dict[str, str], timeout: float, tries: int, rounds: int) -> dict:
@@ -62,9 +63,9 @@ def probe_all(targets: dict[str, str], timeout: float, tries: int, port: int = P
                     reply = json.loads(data.decode())
                 except (OSError, ValueError):
                     continue
-                if reply.get("token") == token:
-                    result[name].update(pop=reply.get("pop"),
-                                        rtt_ms=round((time.monotonic() - t0) * 1000, 3))
+                if isinstance(reply, dict) and reply.get("token") == token:
+                    rtt = network_rtt(t0, time.monotonic(), reply)
+                    result[name].update(pop=reply.get("pop"), rtt_ms=round(rtt * 1000, 3))
                     sel.unregister(s)
                     s.close()
                     del sent[name]

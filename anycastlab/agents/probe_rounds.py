@@ -10,7 +10,7 @@ ICMP echo. Prints one JSON line per probe, answered or not:
 
 ``rtt_ms`` and ``pop`` are null for a lost probe: lost probes are recorded,
 never dropped. RTTs come from scapy's send time and the reply's capture
-timestamp.
+timestamp, less the responder's own hold for UDP (``responder.network_rtt``).
 """
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ import sys
 import time
 import uuid
 from typing import Any
+
+from .responder import network_rtt
 
 
 def run(spec: dict[str, Any], out=sys.stdout) -> int:  # type: ignore[no-untyped-def]
@@ -63,19 +65,20 @@ def run(spec: dict[str, Any], out=sys.stdout) -> int:  # type: ignore[no-untyped
             if pair is not None:
                 snd, rcv = pair
                 row["t"] = round(float(snd.sent_time), 6)
-                pop = None
+                pop, reply = None, {}
                 if proto == "udp":
                     try:
                         reply = json.loads(bytes(rcv[UDP].payload).decode())
                         pop = reply.get("pop") if reply.get("token") == token else None
-                    except (ValueError, UnicodeDecodeError, IndexError):
+                    except (ValueError, UnicodeDecodeError, IndexError, AttributeError):
                         pop = None
                     if pop is None:  # an answer that is not our responder's: lost
                         pair = None
                 elif ICMP not in rcv or rcv[ICMP].type != 0:
                     pair = None  # an ICMP error (unreachable, TTL) is no echo reply: lost
                 if pair is not None:
-                    row["rtt_ms"] = round((float(rcv.time) - float(snd.sent_time)) * 1000, 3)
+                    rtt = network_rtt(float(snd.sent_time), float(rcv.time), reply)
+                    row["rtt_ms"] = round(rtt * 1000, 3)
                     row["pop"] = pop
             if row["t"] is None:
                 row["t"] = round(getattr(pkt, "sent_time", None) or time.time(), 6)

@@ -10,10 +10,9 @@ from one event loop in one process:
   * send times: ``time.time()`` just before ``sendto``; probes of a round
     are spread evenly over the interval (a burst would queue in the links'
     shaper and inflate the later probes' RTTs);
-  * receive times: ``time.time()`` as ``recv`` returns. Not the kernel's
-    ``SO_TIMESTAMPNS``: measured here, a reply's skb keeps the timestamp of
-    an earlier hop across the veth pairs, before the userspace shaper
-    delayed it, and RTTs came out below the physical floor;
+  * receive times: the kernel's (``SO_TIMESTAMPNS``), so a stream that
+    waits for the CPU does not inflate RTT; the responder's own hold
+    (``held_us`` in its reply) is subtracted (``responder.network_rtt``);
   * a probe with no answer within ``timeout`` is written as lost.
 
 Rows have the same columns as the round engine's samples.csv; ``t`` is the
@@ -36,7 +35,6 @@ import json
 import os
 import selectors
 import socket
-import struct
 import sys
 import time
 from collections import deque
@@ -46,20 +44,7 @@ from typing import Any
 from ..model.samples import FIELDS
 from .netns import enter, setns
 from .resolver import Resolvers
-
-SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # Linux: also the cmsg type
-_TS = struct.Struct("@qq")  # struct timespec: seconds, nanoseconds
-
-
-def rx_time(anc: list[tuple[int, int, bytes]]) -> float:
-    """The kernel's receive time of a datagram (SO_TIMESTAMPNS), so a probe's RTT
-    does not include how long this process waited for the CPU; else now."""
-    for level, kind, data in anc:
-        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(data) >= _TS.size:
-            sec, nsec = _TS.unpack_from(data)
-            return sec + nsec / 1e9
-    return time.time()
-
+from .responder import SO_TIMESTAMPNS, network_rtt, rx_time
 
 def open_sockets(clients: dict[str, int]) -> dict[str, socket.socket]:
     """One non-blocking UDP socket per client, created inside its namespace."""
@@ -187,7 +172,7 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
                 if hit is None:
                     continue  # a late answer: that probe was already written as lost
                 t_send, ti, addr = hit
-                write(t_send, client, ti, addr, (t_rx - t_send) * 1000, reply.get("pop"))
+                write(t_send, client, ti, addr, network_rtt(t_send, t_rx, reply) * 1000, reply.get("pop"))
                 counts["answered"] += 1
         now = time.time()
         while expiry and expiry[0][0] <= now:
