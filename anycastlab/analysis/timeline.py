@@ -5,7 +5,8 @@ log; times in the results are seconds on the *event clock* (0 = start of
 the timeline; warm-up probes have negative times).
 
   points     per client and scheme, one point per probe round:
-             (t, rtt_ms or None, lost fraction 0..1, PoP).
+             (t, rtt_ms or None, lost fraction 0..1, PoP, via); ``via`` is
+             the provider whose prefix a DNS-steered IPA probe went to.
              global: the G probe. IPA with DNS steering: the probe to the
              address the client's DNS answer gave (unresolved = lost).
              ipa_model (IPA without DNS): the round's provider probes weighted
@@ -22,7 +23,11 @@ the timeline; warm-up probes have negative times).
              meet the next event in flight): lost probes, loss window (first to last
              lost probe), time until stable again and on which PoP, PoP and
              median RTT before and after, and for IPA the time until the
-             shares moved. docs/scenarios.md defines each one.
+             shares moved. docs/scenarios.md defines each one. A DNS-steered
+             IPA probe is judged against the final state of the provider
+             prefix it went to (that prefix's own probes), not against the
+             client's mix: drawing another provider is steering, not a route
+             still settling.
 """
 from __future__ import annotations
 
@@ -35,8 +40,8 @@ from ..model.schemes import EVENTS, PER_ROUND
 from ..model.settings import Steering
 from .baseline import allocate, median, mode, wan
 
-Sample = tuple[float, Optional[float], Optional[str]]          # t, rtt_ms, pop
-Point = tuple[float, Optional[float], float, Optional[str]]    # t, rtt_ms, lost, pop
+Sample = tuple[float, Optional[float], Optional[str], Optional[str]]         # t, rtt_ms, pop, via
+Point = tuple[float, Optional[float], float, Optional[str], Optional[str]]   # t, rtt_ms, lost, pop, via
 SCHEMES = PER_ROUND
 SHARE_MOVE = 0.05      # shares "moved" once this much traffic changed provider
 BEFORE_S = 5.0         # how far back "before" looks (at most)
@@ -54,11 +59,15 @@ class Mark:
 
 
 def split(rows: list[dict[str, Any]], t0: float) -> dict[str, dict[str, list[Sample]]]:
-    """{client: {scheme target: [(t - t0, rtt, pop)] sorted}} from UDP rows."""
+    """{client: {scheme target: [(t - t0, rtt, pop, via)] sorted}} from UDP
+    rows; ``via`` names the provider of an IPA probe's address (else None)."""
+    prefix_of = {r["target"]: r["scheme"].split(":", 1)[1] for r in rows
+                 if r["proto"] == "udp" and r["scheme"].startswith("provider:") and r["target"]}
     out: dict[str, dict[str, list[Sample]]] = defaultdict(lambda: defaultdict(list))
     for r in rows:
         if r["proto"] == "udp":
-            out[r["client"]][r["scheme"]].append((r["t"] - t0, r["rtt_ms"], r["pop"]))
+            via = prefix_of.get(r["target"]) if r["scheme"] == "ipa" else None
+            out[r["client"]][r["scheme"]].append((r["t"] - t0, r["rtt_ms"], r["pop"], via))
     for per in out.values():
         for v in per.values():
             v.sort(key=lambda s: s[0])
@@ -135,10 +144,10 @@ def points(per: dict[str, list[Sample]], providers: list[str], pops: list[str],
            windows: list[dict[str, Any]], interval: float) -> dict[str, list[Point]]:
     """Per scheme, one point per probe round (see the module docstring)."""
     out: dict[str, list[Point]] = {s: [] for s in SCHEMES}
-    out["global"] = [(t, rtt, 0.0 if rtt is not None else 1.0, pop) for t, rtt, pop in per.get("global", [])]
+    out["global"] = as_points(per.get("global", []))
     model = "ipa"
     if per.get("ipa"):  # DNS steering: the probes to the client's answers
-        out["ipa"] = [(t, rtt, 0.0 if rtt is not None else 1.0, pop) for t, rtt, pop in per["ipa"]]
+        out["ipa"] = as_points(per["ipa"])
         model = "ipa_model"
     pnames = [f"provider:{k}" for k in providers]
     for _, rnd in _rounds(per, pnames, interval).items():
@@ -151,16 +160,21 @@ def points(per: dict[str, list[Sample]], providers: list[str], pops: list[str],
             got = sum(sh[k] for k in ok)
             rtt = sum(sh[k] * ok[k][1] for k in ok) / got if got > 0 else None  # type: ignore[operator]
             top = max(live, key=lambda k: sh[k])
-            out.setdefault(model, []).append((t, rtt, round(1 - got / total, 6), live[top][2]))
+            out.setdefault(model, []).append((t, rtt, round(1 - got / total, 6), live[top][2], None))
         ans = [s for s in rnd.values() if s[1] is not None]
         best = min(ans, key=lambda s: s[1]) if ans else None  # type: ignore[arg-type, return-value]
-        out["oracle"].append((t, best[1] if best else None, 0.0 if best else 1.0, best[2] if best else None))
+        out["oracle"].append((t, best[1] if best else None, 0.0 if best else 1.0, best[2] if best else None, None))
     for _, rnd in _rounds(per, [f"unicast:{p}" for p in pops], interval).items():
         t = min(s[0] for s in rnd.values())
         ans = [s for s in rnd.values() if s[1] is not None]
         best = min(ans, key=lambda s: s[1]) if ans else None  # type: ignore[arg-type, return-value]
         out["optimal"].append((t, best[1] if best else None, 0.0 if best else 1.0, best[2] if best else None))
     return out
+
+
+def as_points(samples: list[Sample]) -> list[Point]:
+    """One point per probe: lost (1.0) when it has no RTT."""
+    return [(t, rtt, 0.0 if rtt is not None else 1.0, pop, via) for t, rtt, pop, via in samples]
 
 
 def _state(pts: list[Point]) -> dict[str, Any]:
@@ -179,11 +193,15 @@ def _guard(span: float) -> float:
     return min(GUARD_S, span / 4)
 
 
-def event_metrics(pts: list[Point], te: float, tn: float, t_prev: float) -> dict[str, Any]:
+def event_metrics(pts: list[Point], te: float, tn: float, t_prev: float,
+                  routes: Optional[dict[str, list[Point]]] = None) -> dict[str, Any]:
     """What one event did to one client under one scheme (times relative to te).
 
     ``pts`` are the scheme's points, ``[te, tn)`` the event's span and
-    ``t_prev`` the previous event (or the timeline start)."""
+    ``t_prev`` the previous event (or the timeline start). With ``routes``
+    (provider -> the points of that provider prefix's own probes), a point
+    that went ``via`` a provider is stable once it meets that prefix's final
+    PoP and RTT."""
     before = _state([p for p in pts if max(t_prev, te - BEFORE_S) <= p[0] < te - 0.5 * _guard(te - t_prev)])
     tn = tn - _guard(tn - te)  # the next event's effects belong to the next event
     span = [p for p in pts if te <= p[0] < tn]
@@ -198,16 +216,20 @@ def event_metrics(pts: list[Point], te: float, tn: float, t_prev: float) -> dict
         "loss_window_s": round(lost[-1][0] - lost[0][0], 3) if lost else 0.0,
         "pop_changed": before["pop"] != after["pop"],
     }
-    tol = tolerance(after["rtt_ms"])
+    finals = {k: _state([p for p in v if tail_from <= p[0] < tn]) for k, v in (routes or {}).items()}
+
+    def final(p: Point) -> dict[str, Any]:
+        return finals.get(p[4] or "", after)
 
     def off(p: Point) -> bool:
-        return p[1] is None or after["rtt_ms"] is None or abs(p[1] - after["rtt_ms"]) > tol
+        ref = final(p)["rtt_ms"]
+        return p[1] is None or ref is None or abs(p[1] - ref) > tolerance(ref)
 
     def disturbed(i: int) -> bool:
         """Lost, the wrong PoP, or an RTT off the final one for two probes in a
         row (one stray RTT is a queueing blip of the shared machine, not a route)."""
         p = span[i]
-        if p[2] > 0 or p[1] is None or p[3] != after["pop"]:
+        if p[2] > 0 or p[1] is None or p[3] != final(p)["pop"]:
             return True
         return off(p) and ((i > 0 and off(span[i - 1])) or (i + 1 < len(span) and off(span[i + 1])))
 
@@ -310,7 +332,9 @@ def analyse(rows: list[dict[str, Any]], t0: float, end: float, marks: list[Mark]
             per_client[c] = {"global": event_metrics(pts[c]["global"], m.t, tn, tp)}
             for s in ("ipa", "ipa_model"):
                 if pts[c].get(s):
-                    per_client[c][s] = event_metrics(pts[c][s], m.t, tn, tp)
+                    routes = None if s != "ipa" else {
+                        k: as_points(per[c].get(f"provider:{k}", [])) for k in providers}
+                    per_client[c][s] = event_metrics(pts[c][s], m.t, tn, tp, routes)
                     per_client[c][s].update(share_move(wins[c], m.t, tn))
         events.append({"t_s": round(m.t, 3), "label": m.label, "kind": m.kind, "phase": m.phase,
                        "span_s": round(tn - m.t, 3), "summary": summarize_event(per_client),

@@ -50,7 +50,7 @@ def cut_at_10(t):
 
 
 def pts(rows):
-    return [(r["t"] - T0, r["rtt_ms"], 0.0 if r["rtt_ms"] is not None else 1.0, r["pop"]) for r in rows]
+    return [(r["t"] - T0, r["rtt_ms"], 0.0 if r["rtt_ms"] is not None else 1.0, r["pop"], None) for r in rows]
 
 
 def test_loss_window_stability_and_pops():
@@ -114,6 +114,29 @@ def test_windows_shares_and_ipa_loss():
     assert m["stable_s"] == pytest.approx(5.0, abs=0.02) and m["stable_pop"] == "lon"
     before = [x for x in p if 5 <= x[0] < 10]
     assert all(x[1] == pytest.approx(0.9 * 10 + 0.1 * 20) for x in before)
+
+
+def test_dns_steered_ipa_is_judged_per_provider_prefix():
+    """A client whose DNS answers alternate between two providers at 10 and
+    20 ms is stable once each prefix is: the mix is steering, not a route
+    settling. Provider b's route moves at 10 s (lost until 10.5 s, then lon)."""
+    rows = p_rows("c1", "a", lambda t: (10.0, "nyc"))
+    rows += p_rows("c1", "b", lambda t: (20.0, "ash") if t < 10 else (None, None) if t <= 10.5
+                   else (30.0, "lon"), offset=0.03)
+    n = int(round(36.0 / I))
+    for i in range(n):  # the DNS-steered probe: a on even rounds, b on odd ones
+        t = round(-6.0 + i * I, 3)
+        k = "a" if i % 2 == 0 else "b"
+        src = next(r for r in rows if r["scheme"] == f"provider:{k}" and abs(r["t"] - T0 - t) < 0.05)
+        rows.append({"t": T0 + t + 0.05, "client": "c1", "target": f"198.18.{k}.1", "scheme": "ipa",
+                     "proto": "udp", "rtt_ms": src["rtt_ms"], "pop": src["pop"]})
+    per = T.split(rows, T0)["c1"]
+    assert {s[3] for s in per["ipa"]} == {"a", "b"}
+    ipa = T.as_points(per["ipa"])
+    routes = {k: T.as_points(per[f"provider:{k}"]) for k in ("a", "b")}
+    m = T.event_metrics(ipa, 10.0, 30.0, -6.0, routes)
+    assert m["stable_s"] == pytest.approx(0.65, abs=0.06)   # b's first answer after the cut
+    assert T.event_metrics(ipa, 10.0, 30.0, -6.0)["stable_s"] is None  # against the mix: never
 
 
 def test_a_window_without_answers_keeps_the_last_shares():
