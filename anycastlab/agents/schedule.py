@@ -8,7 +8,9 @@ import itertools
 import math
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Optional
+
+from ..model.variability import QueueProcess, Variability, trace
 
 
 @dataclass(frozen=True)
@@ -17,6 +19,30 @@ class QueueSpec:
     netns_pid: int
     queue: int
     delay_ms: float
+    vary: Optional[dict] = None  # {"mean_ms", "sd_ms", "tau_ms", "loss", "seed"}
+
+
+def parse_vary(key: str, item: Any, t0_ns: int) -> QueueProcess:
+    """A line's variability process from its control/spec object (model/variability.py)."""
+    if not isinstance(item, dict):
+        raise ValueError(f"queue {key!r}: vary must be an object")
+    fields = {k: item[k] for k in ("mean_ms", "sd_ms", "tau_ms", "loss") if k in item}
+    try:
+        v = Variability(**fields)
+    except ValueError as e:
+        raise ValueError(f"queue {key!r}: bad variability: {e}") from None
+    seed = item.get("seed", 1)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 53:
+        raise ValueError(f"queue {key!r}: seed must be an int in 0..2^53")
+    return QueueProcess(v, seed, key, t0_ns)
+
+
+def trace_line(line: "Line", n: Any) -> list[float]:
+    """The first n grid values of a line's queueing delay for its seed (the trace op)."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 100000:
+        raise ValueError("trace needs n from 1 to 100000")
+    v = line.vary
+    return trace(v.v if v else Variability(), v.seed if v else 1, line.key, n)
 
 
 def parse_queue(item: Any) -> QueueSpec:
@@ -31,7 +57,10 @@ def parse_queue(item: Any) -> QueueSpec:
         raise ValueError(f"queue {key!r}: netns_pid must be a positive int")
     if not isinstance(queue, int) or isinstance(queue, bool) or not 0 <= queue <= 65535:
         raise ValueError(f"queue {key!r}: queue must be an int in 0..65535")
-    return QueueSpec(key, pid, queue, check_delay(key, delay))
+    vary = item.get("vary")
+    if vary is not None:
+        parse_vary(key, vary, 0)  # refused here, before anything is bound
+    return QueueSpec(key, pid, queue, check_delay(key, delay), vary)
 
 
 def check_delay(key: str, delay: Any) -> float:
@@ -65,13 +94,14 @@ def validate_spec(data: dict) -> list[QueueSpec]:
 class Line:
     """One shaped queue's state: delay, up/down, held FIFO of (release_time, packet)."""
     __slots__ = ("key", "delay_s", "down", "held", "last_release", "scheduled",
-                 "passed", "dropped")
+                 "passed", "dropped", "vary", "lost")
 
     def __init__(self, key: str, delay_ms: float) -> None:
         self.key, self.delay_s, self.down = key, delay_ms / 1000.0, False
         self.held: deque[tuple[float, Any]] = deque()
         self.last_release, self.scheduled = 0.0, False
-        self.passed = self.dropped = 0
+        self.passed = self.dropped = self.lost = 0
+        self.vary: Optional[QueueProcess] = None
 
 
 class Scheduler:
@@ -90,12 +120,18 @@ class Scheduler:
             pkt.drop()
             line.dropped += 1
             return
-        held = line.held
-        if line.delay_s <= 0.0 and not held:
+        held, delay = line.held, line.delay_s
+        if line.vary is not None:
+            if line.vary.lose():
+                pkt.drop()
+                line.lost += 1
+                return
+            delay += line.vary.queue_ns(int(now * 1e9)) / 1e9
+        if delay <= 0.0 and not held:
             pkt.accept()
             line.passed += 1
             return
-        rel = now + line.delay_s
+        rel = now + delay
         if rel < line.last_release:
             rel = line.last_release
         line.last_release = rel

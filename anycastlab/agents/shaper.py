@@ -5,15 +5,15 @@ rule sending its egress packets to an NFQUEUE.  One shaper process, running in
 the root namespace, binds every (netns, queue) pair: NFQUEUE state is per
 network namespace and a netlink socket stays in the namespace it was created
 in, so we setns() into the target, bind, and setns() back.  Packets are held
-in a per-queue FIFO and accepted when due; a single-threaded epoll loop plus
-a timerfd (sub-millisecond wakeups; poll() timeouts are whole milliseconds)
-drives everything.  Only verdicts are needed, so queues use COPY_META.
+in a per-queue FIFO and accepted when due, driven by one epoll loop and a
+timerfd (sub-millisecond wakeups).  Only verdicts are needed: COPY_META.
 
 CLI: python -m anycastlab.agents.shaper --spec SPEC.json --control CTL.sock [--ready F]
 Control (JSON lines on a Unix socket, one reply line each): ping, stats
 [kernel], set {key, delay_ms} (applies to packets arriving from then on; FIFO
 order is kept even when the delay is lowered), down/up {key} (down drops held
-and new packets), add {key, netns_pid, queue, delay_ms}.  SIGTERM/SIGINT:
+and new packets), add {key, netns_pid, queue, delay_ms}, vary {key, mean_ms,
+sd_ms, tau_ms, loss, seed} and trace {key, n} (model/variability.py).  SIGTERM/SIGINT:
 accept everything held, unbind, remove the socket and ready file, exit 0.
 """
 from __future__ import annotations
@@ -35,7 +35,8 @@ from typing import Any
 
 from ..errors import ShaperError
 from .netns import setns
-from .schedule import Lateness, Line, QueueSpec, Scheduler, check_delay, parse_queue, validate_spec
+from .schedule import (Lateness, Line, QueueSpec, Scheduler, check_delay, parse_queue, parse_vary,
+                       trace_line, validate_spec)
 from .timer import Timer
 
 DEFAULT_MAX_LEN = 8192            # kernel queue length; held packets count toward it
@@ -150,6 +151,8 @@ class Shaper:
                 os.close(nsfd)
                 raise ShaperError(f"{where}: same netns and queue as {other.spec.key!r}")
         line = Line(spec.key, spec.delay_ms)
+        if spec.vary is not None:
+            line.vary = parse_vary(spec.key, spec.vary, time.monotonic_ns())
         offer, mono = self.sched.offer, time.monotonic
 
         def callback(pkt: Any) -> None:
@@ -209,13 +212,17 @@ class Shaper:
             if op == "add":
                 self.bind(parse_queue(msg))
                 return {"ok": True}
-            if op not in ("set", "down", "up"):
+            if op not in ("set", "down", "up", "vary", "trace"):
                 raise ValueError(f"unknown op {op!r}")
             key = msg.get("key")
             b = self.queues.get(key) if isinstance(key, str) else None
             if b is None:
                 raise ValueError(f"unknown key {key!r}")
-            if op == "set":
+            if op == "vary":
+                b.line.vary = parse_vary(key, msg, time.monotonic_ns())
+            elif op == "trace":
+                return {"ok": True, "queue_ms": trace_line(b.line, msg.get("n"))}
+            elif op == "set":
                 b.line.delay_s = check_delay(key, msg.get("delay_ms")) / 1000.0
             else:
                 Scheduler.set_down(b.line, op == "down")
@@ -232,7 +239,7 @@ class Shaper:
             out[key] = {"delay_ms": ln.delay_s * 1000.0, "passed": ln.passed,
                         "dropped": ln.dropped, "held": len(ln.held), "down": ln.down,
                         "netns_pid": b.spec.netns_pid, "queue": b.spec.queue,
-                        "overruns": b.reader.overruns}
+                        "overruns": b.reader.overruns, "lost": ln.lost}
             if kernel:
                 out[key]["kernel"] = self._kernel_stats(b)
         return out

@@ -72,11 +72,22 @@ def check_topology(args: argparse.Namespace) -> int:
     s = topo.settings
     out.print(f"  latency model: great-circle km × {s.path_inflation} / 200 km/ms + {s.per_hop_ms} ms "
               f"per inter-city link; {s.intra_city_ms} ms within a city; {s.lan_ms} ms LAN")
+    varied = any(r["queue_mean_ms"] or r["loss"] for r in rows)
+    out.print("  variability: " + ("queueing delay (log-normal, mean-reverting) and loss per link "
+                                    "direction, see the table" if varied else "none (no queueing delay "
+                                    "or loss: add settings.variability, docs/topology.md)"))
     table = Table(title="links (one-way latency, each direction)")
-    for col in ("a", "b", "kind", "km", "one-way ms"):
-        table.add_column(col, justify="right" if col in ("km", "one-way ms") else "left")
+    cols = ["a", "b", "kind", "class", "km", "one-way ms"] + (["queue mean/sd ms", "tau ms", "loss"]
+                                                              if varied else [])
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("a", "b", "kind", "class") else "right")
     for r in rows:
-        table.add_row(r["a"], r["b"], r["kind"], f"{r['km']:.0f}",
-                      f"{r['one_way_ms']:.3f}" + (" (set)" if r["override"] else ""))
+        cells = [r["a"], r["b"], r["kind"], r["class"], f"{r['km']:.0f}",
+                 f"{r['one_way_ms']:.3f}" + (" (set)" if r["override"] else "")]
+        if varied:
+            on = r["queue_mean_ms"] > 0
+            cells += [f"{r['queue_mean_ms']:g}/{r['queue_sd_ms']:g}" if on else "-",
+                      f"{r['queue_tau_ms']:g}" if on else "-", f"{r['loss']:g}" if r["loss"] else "-"]
+        table.add_row(*cells)
     out.print(table)
     return 0

@@ -34,6 +34,25 @@ def add_links(sp: argparse.ArgumentParser) -> None:
                     help="link delay backend (default: auto)")
 
 
+def add_variability(sp: argparse.ArgumentParser) -> None:
+    """--seed and --no-variability: the links' queueing delay and loss (docs/topology.md)."""
+    sp.add_argument("--seed", type=seed_arg, default=None,
+                    help="seed of the links' variability: the same seed, the same delays (default 1)")
+    sp.add_argument("--no-variability", dest="variability", action="store_false", default=None,
+                    help="apply no queueing delay or loss even where the topology sets them")
+
+
+def seed_arg(text: str) -> int:
+    """A seed: an integer from 0 to 2^32 - 1."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not an integer") from None
+    if not 0 <= v < 2 ** 32:
+        raise argparse.ArgumentTypeError(f"{v} is out of range (0 to 4294967295)")
+    return v
+
+
 def load_topology_arg(path: str):  # type: ignore[no-untyped-def]
     """The topology a TOPOLOGY argument names (a path or a name in topologies/)."""
     from ..model.files import resolve_named

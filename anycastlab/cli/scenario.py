@@ -8,6 +8,7 @@ from pathlib import Path
 from .common import (
     RichProgress,
     add_runs_dir,
+    add_variability,
     err,
     out,
     print_events,
@@ -27,6 +28,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                          "model, no DNS (default: the scenario's steering.mode, dns)")
     sp.add_argument("--ttl", type=int, help="TTL of the steering names in seconds "
                                             "(default: the scenario's dns.ttl_s, 10)")
+    add_variability(sp)
     add_runs_dir(sp)
     sp.set_defaults(func=run)
 
@@ -38,7 +40,8 @@ def run(args: argparse.Namespace) -> int:
     from ..measure.scenario import default_out, run_scenario
     from ..model.scenario import load_scenario
 
-    scn = load_scenario(args.scenario, args.topology, steering=args.steering, ttl=args.ttl)
+    scn = load_scenario(args.scenario, args.topology, steering=args.steering, ttl=args.ttl,
+                        seed=args.seed, variability=args.variability)
     require_root("'anycastlab scenario'")
     sigterm_as_interrupt()
     outdir = Path(args.out) if args.out else default_out(scn)

@@ -10,7 +10,8 @@ from typing import Any
 
 from rich.table import Table
 
-from .common import RichProgress, add_links, add_runs_dir, err, load_topology_arg, out, sigterm_as_interrupt
+from .common import (RichProgress, add_links, add_runs_dir, add_variability, err, load_topology_arg, out,
+                     sigterm_as_interrupt)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +22,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     mode.add_argument("--cli", action="store_true", help="open the Mininet CLI, tear down on exit")
     mode.add_argument("--hold", action="store_true", help="stay up until Ctrl-C / SIGTERM")
     add_links(sp)
+    add_variability(sp)
     sp.add_argument("--timeout", type=float, default=120.0, help="convergence timeout, seconds")
     add_runs_dir(sp)
     sp.set_defaults(func=run)
@@ -36,7 +38,8 @@ def run(args: argparse.Namespace) -> int:
     sigterm_as_interrupt()
     with RichProgress(err) as progress:
         lab = Lab(topo, runs_dir=Path(args.runs_dir), links=args.links, progress=progress,
-                  converge_timeout=args.timeout)
+                  converge_timeout=args.timeout, seed=1 if args.seed is None else args.seed,
+                  variability=args.variability is not False)
         lab.start()
     try:
         print_summary(lab)

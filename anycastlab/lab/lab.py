@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -48,8 +49,10 @@ class Lab:
     def __init__(self, topo: Topology, *, runs_dir: Path = DEFAULT_RUNS_DIR,
                  links: str = "auto", progress: Progress = _quiet,
                  converge_timeout: float = 120.0, timers: bird.Timers = bird.Timers(),
-                 dns_settings: Optional[DnsSettings] = DnsSettings()) -> None:
+                 dns_settings: Optional[DnsSettings] = DnsSettings(), seed: int = 1,
+                 variability: bool = True) -> None:
         self.topo = topo
+        self.seed, self.variability = seed, variability  # of the links' queueing and loss
         self.plan: AddressPlan = plan_addresses(topo)
         self.runs_dir = runs_dir
         self.requested_backend = links
@@ -94,7 +97,13 @@ class Lab:
             build_links(self)
             configure(self)
             self.backend = make_backend(backend, self)
+            self.backend.seed = self.seed
             intfs = [i for n in self.plan.nodes.values() for i in n.interfaces]
+            if not self.variability:
+                intfs = [replace(i, vary=None) for i in intfs]
+            self.record.data["variability"] = {
+                "seed": self.seed, "applied": self.variability,
+                "lines": sum(1 for i in intfs if i.vary is not None)}
             self.progress("shaping links", 0, 1)
             self.backend.start(intfs, self.record.folder, self.netns_pid, self.record.add_daemon)
             self.record.data.update({"link_engine": self.backend.engine,

@@ -77,6 +77,7 @@ class LinkBackend:
     name = "base"
     engine = "kernel"          # what applies the delay: kernel (netem), native or python
     scheduling = "kernel"      # the engine's CPU scheduling class, as it reported it
+    seed = 1                   # of the lines' variability processes (model/variability.py)
 
     def __init__(self, runner: NodeRunner) -> None:
         self.runner = runner
@@ -99,12 +100,18 @@ class NetemBackend(LinkBackend):
     name = "netem"
 
     def start(self, intfs, folder, netns_pid, record):  # type: ignore[no-untyped-def]
+        self.vary = {i.name: i.vary for i in intfs if i.vary is not None}
         for intf in intfs:
             self.set_delay(intf, intf.latency_ms, verb="add")
 
     def set_delay(self, intf, ms, verb: str = "change"):  # type: ignore[no-untyped-def]
+        """netem's own jitter stands in for the variability model: the mean queueing
+        delay is added, its standard deviation becomes netem's (normal) jitter."""
+        v = getattr(self, "vary", {}).get(intf.name)
+        extra = [] if v is None else [f"{v.sd_ms:.3f}ms", "loss", f"{v.loss * 100:.4f}%"]
+        ms = ms + (v.mean_ms if v is not None else 0.0)
         self.runner.run(intf.node, ["tc", "qdisc", verb, "dev", intf.name, "root", "netem",
-                                    "delay", f"{ms:.3f}ms", "limit", "100000"])
+                                    "delay", f"{ms:.3f}ms", *extra, "limit", "100000"])
 
 
 class UserspaceBackend(LinkBackend):
@@ -129,6 +136,8 @@ class UserspaceBackend(LinkBackend):
             self.queues[intf.name] = q
             spec.append({"key": intf.name, "netns_pid": netns_pid(intf.node), "queue": q,
                          "delay_ms": intf.latency_ms})
+            if intf.vary is not None:
+                spec[-1]["vary"] = {**intf.vary.model_dump(), "seed": self.seed}
             per_node.setdefault(intf.node, []).append(" ".join(
                 iptables_rule_args(intf.name, q)[3:]))
         spec_path, ctl, ready = folder / "shaper.json", folder / "shaper.sock", folder / "shaper.ready"
@@ -229,3 +238,11 @@ class ShaperClient(JsonLineClient):
 
     def stats(self, kernel: bool = False) -> dict[str, dict]:
         return self.request({"op": "stats", "kernel": kernel})["queues"]
+
+    def vary(self, key: str, seed: int, **fields: float) -> None:
+        """Set (restart) a line's queueing delay and loss (model/variability.py)."""
+        self.request({"op": "vary", "key": key, "seed": seed, **fields})
+
+    def trace(self, key: str, n: int) -> list[float]:
+        """The first n 1 ms grid values of a line's queueing delay, as the engine computes them."""
+        return self.request({"op": "trace", "key": key, "n": n})["queue_ms"]

@@ -44,7 +44,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     own = lab is None
     if lab is None:
         lab = Lab(topo, runs_dir=runs_dir, links=scn.links, progress=progress or (lambda *a: None),
-                  dns_settings=scn.dns)
+                  dns_settings=scn.dns, seed=scn.seed, variability=scn.variability)
         lab.start()
     try:
         t_up = time.monotonic() - t0

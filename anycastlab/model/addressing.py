@@ -15,11 +15,12 @@ the same addresses (golden files, reproducible runs, reports that line up).
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Optional
 
 from ..errors import TopologyError
 from .topology import Topology
+from .variability import Variability
 
 LINK_BLOCK = ipaddress.ip_network("100.64.0.0/10")
 SERVICE_BLOCK = ipaddress.ip_network("198.18.0.0/15")
@@ -36,6 +37,7 @@ class Interface:
     peer_intf: str
     latency_ms: float  # one-way delay applied when leaving through here
     link: Optional[int]  # topology link index; None for a LAN link
+    vary: Optional[Variability] = None  # queueing delay and loss when leaving; None: none
 
     @property
     def cidr(self) -> str:
@@ -164,10 +166,11 @@ def plan_addresses(topo: Topology) -> AddressPlan:
         ip_a = str(ipaddress.ip_address(base_int + 4 * lk.index + 1))
         ip_b = str(ipaddress.ip_address(base_int + 4 * lk.index + 2))
         na, nb = next_intf(lk.a), next_intf(lk.b)
+        vary = lk.variability if lk.variability.active else None
         nodes[lk.a].interfaces.append(Interface(lk.a, na, ip_a, 30, lk.b, ip_b, nb,
-                                                lk.latency_ms, lk.index))
+                                                lk.latency_ms, lk.index, vary))
         nodes[lk.b].interfaces.append(Interface(lk.b, nb, ip_b, 30, lk.a, ip_a, na,
-                                                lk.latency_ms, lk.index))
+                                                lk.latency_ms, lk.index, vary))
 
     for a in topo.clients():
         router = nodes[client_router_name(a)]
@@ -179,6 +182,11 @@ def plan_addresses(topo: Topology) -> AddressPlan:
                      topo.settings.lan_ms, next_intf)
     dns = _attach_dns_host(nodes, nodes[router_name(cdn.id, cdn.cities[0])], topo.settings.lan_ms,
                            next_intf)
+    lan_vary = topo.settings.class_variability("lan")
+    if lan_vary.active:  # host LANs: only when the file asks for it
+        for node in nodes.values():
+            node.interfaces = [replace(i, vary=lan_vary) if i.link is None else i
+                               for i in node.interfaces]
     providers = sorted(topo.providers_of(cdn.id), key=lambda t: topo.ases[t].index)
     pop_providers = {}
     for city in cdn.cities:

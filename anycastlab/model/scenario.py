@@ -104,6 +104,8 @@ class ScenarioSpec(_Strict):
     description: str = ""
     topology: str
     links: Literal["auto", "netem", "userspace"] = "auto"
+    seed: int = Field(1, ge=0, le=2 ** 32 - 1)  # of the links' variability (docs/topology.md)
+    variability: bool = True                    # false: the topology's variability is not applied
     probes: ProbeSpec = ProbeSpec()
     steering: SteeringSpec = SteeringSpec()
     dns: DnsSpec = DnsSpec()
@@ -126,6 +128,8 @@ class Scenario:
     timeline: list[Phase] = field(default_factory=list)
     plot_clients: list[str] = field(default_factory=list)
     dns: Optional[DnsSettings] = DnsSettings()  # None: steering by the share model only
+    seed: int = 1
+    variability: bool = True
 
     @property
     def duration_s(self) -> float:
@@ -169,9 +173,11 @@ def is_scenario_file(ref: str) -> bool:
 
 
 def load_scenario(name: str, topology_override: Optional[str] = None, *,
-                  steering: Optional[str] = None, ttl: Optional[int] = None) -> Scenario:
-    """``steering`` ("dns" or "model") and ``ttl`` override the file's
-    steering.mode and dns.ttl_s (the command line's --steering and --ttl)."""
+                  steering: Optional[str] = None, ttl: Optional[int] = None,
+                  seed: Optional[int] = None, variability: Optional[bool] = None) -> Scenario:
+    """``steering`` ("dns" or "model"), ``ttl``, ``seed`` and ``variability``
+    override the file's steering.mode, dns.ttl_s, seed and variability (the
+    command line's --steering, --ttl, --seed and --no-variability)."""
     src = YamlSource.load(resolve_scenario(name), "scenario")
     try:
         spec = ScenarioSpec.model_validate(src.data)
@@ -223,7 +229,8 @@ def load_scenario(name: str, topology_override: Optional[str] = None, *,
     return Scenario(spec.name, spec.description, src.path, topo, spec.links,
                     ProbeSettings(p.count, interval, p.timeout_s, p.concurrency, p.udp, p.icmp),
                     Steering(s.cap, s.floor, s.bias, s.window_s), list(spec.schemes), timeline,
-                    list(spec.plot_clients), dns)
+                    list(spec.plot_clients), dns, spec.seed if seed is None else seed,
+                    spec.variability if variability is None else variability)
 
 
 def _timeline(spec: ScenarioSpec, src: YamlSource, topo: Topology,

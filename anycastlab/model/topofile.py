@@ -11,6 +11,7 @@ from pydantic import Field, ValidationError, field_validator
 
 from ..errors import TopologyError
 from .suggest import ErrorList, did_you_mean
+from .variability import Variability
 from .topology import (
     AS,
     DISPLAY_NAME,
@@ -22,6 +23,7 @@ from .topology import (
     TOPO_NAME,
     City,
     Link,
+    LinkClass,
     Rel,
     Role,
     Router,
@@ -58,6 +60,8 @@ class LinkSpec(StrictModel):
     a: str
     b: str
     latency_ms: Optional[float] = Field(None, ge=0.0)
+    cls: Optional[LinkClass] = Field(None, alias="class")
+    variability: Optional[Variability] = None
 
     @classmethod
     def coerce(cls, v: Any) -> Any:
@@ -271,8 +275,17 @@ def _links(spec: TopologySpec, routers: dict[str, Router], rels: dict[tuple[str,
             lat, over = float(lk.latency_ms), True
         else:
             lat, over = link_latency(spec.settings, cities[ra.city], cities[rb.city]), False
-        links.append(Link(lk.a, lk.b, lat, i, over))
+        cls = lk.cls or link_class(ases[ra.asid].role, ases[rb.asid].role, ra.asid == rb.asid)
+        var = spec.settings.class_variability(cls).merged(lk.variability)
+        links.append(Link(lk.a, lk.b, lat, i, over, cls, var))
     return links
+
+
+def link_class(role_a: str, role_b: str, same_as: bool) -> str:
+    """The class a link has unless the file names one (docs/topology.md)."""
+    if same_as:
+        return "long_haul"
+    return "access" if "client" in (role_a, role_b) else "interconnect"
 
 
 def _check_meaning(topo: Topology, spec: TopologySpec, fail: Callable[..., Any]) -> None:

@@ -15,6 +15,9 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .variability import DEFAULTS as VARIABILITY_DEFAULTS
+from .variability import Variability
+
 EARTH_RADIUS_KM = 6371.0
 FIBRE_KM_PER_MS = 200.0  # light in fibre: about 2/3 of c
 MAX_NODE_NAME = 11  # Linux interface names are 15 chars: "<node>-e<N>" must fit
@@ -31,6 +34,7 @@ TOPO_FIXES = {
 }
 
 Role = Literal["cdn", "transit", "client"]
+LinkClass = Literal["lan", "access", "interconnect", "long_haul", "submarine"]
 Rel = Literal["customer", "peer", "provider"]  # what the *neighbour* is to us
 
 
@@ -45,6 +49,15 @@ class Settings(StrictModel):
     per_hop_ms: float = Field(0.1, ge=0.0)
     intra_city_ms: float = Field(0.5, ge=0.0)
     lan_ms: float = Field(0.1, ge=0.0)
+    # per link class; absent: no variability unless a link sets its own
+    variability: Optional[dict[LinkClass, Variability]] = None
+
+    def class_variability(self, cls: str) -> Variability:
+        """A class's variability: the documented default with this file's fields
+        over it, when the file has a ``variability`` section; else none."""
+        if self.variability is None:
+            return Variability()
+        return VARIABILITY_DEFAULTS[cls].merged(self.variability.get(cls))  # type: ignore[call-overload]
 
 
 @dataclass(frozen=True)
@@ -80,6 +93,8 @@ class Link:
     latency_ms: float  # one way, each direction
     index: int
     overridden: bool = False
+    cls: str = "long_haul"  # link class: decides its default variability
+    variability: Variability = Variability()  # in each direction, independently
 
     @property
     def intra_as(self) -> bool:
@@ -212,9 +227,12 @@ def latency_table(topo: Topology) -> list[dict[str, Any]]:
     rows = []
     for lk in topo.links:
         ca, cb = topo.routers[lk.a].city, topo.routers[lk.b].city
+        v = lk.variability
         rows.append({"a": lk.a, "b": lk.b, "km": round(topo.distance_km(ca, cb), 1),
                      "one_way_ms": lk.latency_ms, "override": lk.overridden,
-                     "kind": "intra-AS" if lk.intra_as else _kind(topo, lk)})
+                     "kind": "intra-AS" if lk.intra_as else _kind(topo, lk), "class": lk.cls,
+                     "queue_mean_ms": v.mean_ms, "queue_sd_ms": v.sd_ms, "queue_tau_ms": v.tau_ms,
+                     "loss": v.loss})
     return rows
 
 

@@ -24,6 +24,9 @@
  * Control: JSON lines on a Unix socket, one reply line each:
  *   {"op":"ping"} {"op":"stats","kernel":bool} {"op":"set","key":K,"delay_ms":X}
  *   {"op":"down"|"up","key":K} {"op":"add","key":K,"netns_pid":P,"queue":Q,"delay_ms":X}
+ *   {"op":"vary","key":K,"mean_ms":M,"sd_ms":S,"tau_ms":T,"loss":L,"seed":N}  (vary.h; also
+ *   a "vary" object in a spec entry) and {"op":"trace","key":K,"n":N}: the first N 1 ms grid
+ *   values of the line's queueing delay for its seed, as the engine computes them.
  * SIGTERM/SIGINT: accept everything held, unbind, remove socket and ready file.
  */
 #define _GNU_SOURCE
@@ -52,6 +55,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "json.h"
+#include "vary.h"
 
 #define MAX_LINES 4096
 #define READ_BUDGET 32           /* packets read per queue per loop turn: a quiet line waits for few */
@@ -78,6 +82,7 @@ typedef struct {
     struct nfq_handle *h; struct nfq_q_handle *qh; int fd;
     uint64_t passed, dropped, overruns;
     int scheduled;                  /* its head is in the heap */
+    vary_t vary;                    /* queueing delay and random loss (vary.h) */
 } line_t;
 
 static int nlines, nworkers = 1, stopping;
@@ -325,6 +330,10 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *m, struct nfq_dat
     int plen = nfq_get_payload(nfa, &pkt);
     uint64_t key = plen > 0 ? packet_key(pkt, plen) : 0;
     uint64_t now = carry_take(key, stamp, stamp), delay = __atomic_load_n(&l->delay_ns, __ATOMIC_RELAXED);
+    if (l->vary.on) {
+        if (vary_lose(&l->vary)) { nfq_set_verdict(qh, id, NF_DROP, 0, NULL); return 0; }
+        delay += vary_queue_ns(&l->vary, now);
+    }
     if (delay == 0 && l->len == 0) {
         carry_put(key, now, stamp);       /* a zero-delay hop passes the schedule on */
         nfq_set_verdict(qh, id, NF_ACCEPT, 0, NULL); l->passed++; note_late(0); return 0;
@@ -337,6 +346,21 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *m, struct nfq_dat
 }
 
 static int setns_fd(int fd) { return setns(fd, CLONE_NEWNET); }
+
+static double num_or(json_t *o, const char *k, double dflt) {
+    json_t *v = json_get(o, k);
+    return v && v->type == J_NUMBER ? v->num : dflt;
+}
+
+/* Set a line's variability from {"mean_ms","sd_ms","tau_ms","loss","seed"}. */
+static const char *set_vary(line_t *l, json_t *o, char *err, size_t en) {
+    const char *why = vary_set(&l->vary, l->key, num_or(o, "mean_ms", 0), num_or(o, "sd_ms", 0),
+                               num_or(o, "tau_ms", 100), num_or(o, "loss", 0),
+                               (uint64_t)num_or(o, "seed", 1), now_ns());
+    if (!why) return NULL;
+    snprintf(err, en, "queue '%s': %s", l->key, why);
+    return err;
+}
 
 /* Bind (netns of pid, queue) as line `key`; returns an error text or NULL. */
 static const char *bind_line(const char *key, int pid, int queue, double delay_ms, int worker,
@@ -446,10 +470,10 @@ static char *handle(const char *text) {
             if (kern) { char kv[128]; kernel_stats(l, kv, sizeof kv); snprintf(ks, sizeof ks, ", \"kernel\": %s", kv); }
             len += snprintf(r + len, cap - len,
                 "%s\"%s\": {\"delay_ms\": %.6f, \"passed\": %llu, \"dropped\": %llu, \"held\": %zu, "
-                "\"down\": %s, \"netns_pid\": %d, \"queue\": %d, \"overruns\": %llu%s}",
+                "\"down\": %s, \"netns_pid\": %d, \"queue\": %d, \"overruns\": %llu, \"lost\": %llu%s}",
                 i ? ", " : "", l->key, l->delay_ns / 1e6, (unsigned long long)l->passed,
                 (unsigned long long)l->dropped, l->len, l->down ? "true" : "false", l->netns_pid,
-                l->queue, (unsigned long long)l->overruns, ks);
+                l->queue, (unsigned long long)l->overruns, (unsigned long long)l->vary.lost, ks);
         }
         snprintf(r + len, cap - len, "}, \"engine\": \"native\", \"carried\": %llu, \"carry_misses\": %llu}",
                  (unsigned long long)__atomic_load_n(&carried, __ATOMIC_RELAXED),
@@ -465,12 +489,31 @@ static char *handle(const char *text) {
         if (!err) r = strdup("{\"ok\": true}");
         goto out;
     }
-    if (strcmp(op, "set") && strcmp(op, "down") && strcmp(op, "up")) {
+    if (strcmp(op, "set") && strcmp(op, "down") && strcmp(op, "up") && strcmp(op, "vary") && strcmp(op, "trace")) {
         snprintf(errbuf, sizeof errbuf, "unknown op '%s'", op); err = errbuf; goto out;
     }
     const char *key = json_str(json_get(m, "key"));
     line_t *l = key ? find(key) : NULL;
     if (!l) { snprintf(errbuf, sizeof errbuf, "unknown key '%s'", key ? key : "None"); err = errbuf; goto out; }
+    if (!strcmp(op, "vary")) {
+        err = set_vary(l, m, errbuf, sizeof errbuf);
+        if (!err) r = strdup("{\"ok\": true}");
+        goto out;
+    }
+    if (!strcmp(op, "trace")) {
+        long n = (long)num_or(m, "n", 0);
+        if (n < 1 || n > 100000) { err = "trace needs n from 1 to 100000"; goto out; }
+        vary_t t = {0};
+        vary_set(&t, l->key, l->vary.mean_ms, l->vary.sd_ms, l->vary.tau_ms ? l->vary.tau_ms : 100,
+                 l->vary.loss, l->vary.seed, 0);
+        size_t cap = 64 + (size_t)n * 26, len = 0;
+        r = malloc(cap);
+        len += snprintf(r + len, cap - len, "{\"ok\": true, \"queue_ms\": [");
+        for (long k = 0; k < n; k++)
+            len += snprintf(r + len, cap - len, "%s%.17g", k ? ", " : "", vary_queue_ms_at(&t, (uint64_t)k));
+        snprintf(r + len, cap - len, "]}");
+        goto out;
+    }
     if (!strcmp(op, "set")) {
         json_t *d = json_get(m, "delay_ms");
         if (!d || d->type != J_NUMBER || !(d->num >= 0) || !isfinite(d->num)) {
@@ -562,6 +605,8 @@ static void load_spec(const char *path) {
         const char *e = bind_line(key, (int)p->num, (int)qq->num, d && d->type == J_NUMBER ? d->num : 0.0,
                                   nlines % nworkers, err, sizeof err);
         if (e) die("%s", e);
+        json_t *v = json_get(q, "vary");
+        if (v && v->type == J_OBJECT && (e = set_vary(lines[nlines - 1], v, err, sizeof err))) die("%s", e);
     }
     json_free(s);
 }
