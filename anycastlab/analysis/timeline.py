@@ -21,7 +21,8 @@ the timeline; warm-up probes have negative times).
   metrics    per event, client and scheme, over the event's span (until the
              next event or the end, minus a guard of up to 1 s whose probes may
              meet the next event in flight): lost probes, loss window (first to last
-             lost probe), time until stable again and on which PoP, PoP and
+             lost probe in 1 s bins with more loss than the client's background),
+             time until stable again (on 1 s bins, ``stability.py``) and on which PoP, PoP and
              median RTT before and after, and for IPA the time until the
              shares moved. docs/scenarios.md defines each one. A DNS-steered
              IPA probe is judged against the final state of the provider
@@ -39,6 +40,7 @@ from typing import Any, Optional
 from ..model.schemes import EVENTS, PER_ROUND
 from ..model.settings import Steering
 from .baseline import allocate, median, mode, wan
+from .stability import judge
 
 Sample = tuple[float, Optional[float], Optional[str], Optional[str]]         # t, rtt_ms, pop, via
 Point = tuple[float, Optional[float], float, Optional[str], Optional[str]]   # t, rtt_ms, lost, pop, via
@@ -185,7 +187,7 @@ def _state(pts: list[Point]) -> dict[str, Any]:
 
 
 def tolerance(rtt: Optional[float]) -> float:
-    """How far an RTT may stray from the final one and still count as stable."""
+    """How far an RTT may move and still count as unchanged (``affected``)."""
     return max(1.0, 0.1 * (rtt or 0.0))
 
 
@@ -202,48 +204,23 @@ def event_metrics(pts: list[Point], te: float, tn: float, t_prev: float,
     (provider -> the points of that provider prefix's own probes), a point
     that went ``via`` a provider is stable once it meets that prefix's final
     PoP and RTT."""
-    before = _state([p for p in pts if max(t_prev, te - BEFORE_S) <= p[0] < te - 0.5 * _guard(te - t_prev)])
+    before_pts = [p for p in pts if max(t_prev, te - BEFORE_S) <= p[0] < te - 0.5 * _guard(te - t_prev)]
+    before = _state(before_pts)
     tn = tn - _guard(tn - te)  # the next event's effects belong to the next event
     span = [p for p in pts if te <= p[0] < tn]
     tail_from = tn - min(AFTER_S, (tn - te) / 2)
     after = _state([p for p in span if p[0] >= tail_from])
-    lost = [p for p in span if p[2] > 0]
-    res: dict[str, Any] = {
-        "before": before, "after": after,
-        "probes": len(span), "lost": round(sum(p[2] for p in lost), 3),
-        "first_lost_s": round(lost[0][0] - te, 3) if lost else None,
-        "last_lost_s": round(lost[-1][0] - te, 3) if lost else None,
-        "loss_window_s": round(lost[-1][0] - lost[0][0], 3) if lost else 0.0,
-        "pop_changed": before["pop"] != after["pop"],
-    }
     finals = {k: _state([p for p in v if tail_from <= p[0] < tn]) for k, v in (routes or {}).items()}
 
     def final(p: Point) -> dict[str, Any]:
         return finals.get(p[4] or "", after)
 
-    def off(p: Point) -> bool:
-        ref = final(p)["rtt_ms"]
-        return p[1] is None or ref is None or abs(p[1] - ref) > tolerance(ref)
-
-    def disturbed(i: int) -> bool:
-        """Lost, the wrong PoP, or an RTT off the final one for two probes in a
-        row (one stray RTT is a queueing blip of the shared machine, not a route)."""
-        p = span[i]
-        if p[2] > 0 or p[1] is None or p[3] != final(p)["pop"]:
-            return True
-        return off(p) and ((i > 0 and off(span[i - 1])) or (i + 1 < len(span) and off(span[i + 1])))
-
-    bad = [i for i in range(len(span)) if disturbed(i)]
-    if not span or after["rtt_ms"] is None:
-        stable = None                      # never answered again within the span
-    elif not bad:
-        stable = 0.0                       # nothing to recover from
-    elif bad[-1] == len(span) - 1:
-        stable = None                      # still unsettled at the end of the span
-    else:
-        stable = round(span[bad[-1] + 1][0] - te, 3)
-    res["stable_s"] = stable
-    res["stable_pop"] = after["pop"] if stable is not None else None
+    res: dict[str, Any] = {
+        "before": before, "after": after,
+        "probes": len(span), "lost": round(sum(p[2] for p in span), 3),
+        "pop_changed": before["pop"] != after["pop"],
+    }
+    res.update(judge(span, te, tn, tail_from, before_pts, final, after))
     return res
 
 
