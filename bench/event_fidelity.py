@@ -181,19 +181,23 @@ def main() -> int:
     ap.add_argument("--scenario", default="cable-cut")
     ap.add_argument("--busy", type=int, default=0, help="busy processes at normal priority beside the lab")
     ap.add_argument("--out", default=None, help="JSON result (default bench/results/event_fidelity[-busyN].json)")
+    ap.add_argument("--variability", action="store_true",
+                    help="keep the topology's link variability on: then only the engine's health and "
+                         "CPU mean anything (the bins of untouched pairs vary by design)")
     args = ap.parse_args()
-    scn = load_scenario(args.scenario)
+    scn = load_scenario(args.scenario, variability=args.variability)
     cuts = [ev for ph in scn.timeline for ev in ph.events if ev.kind == "cut"]
     if not cuts:
         print(f"{args.scenario} cuts no link: nothing to compare", file=sys.stderr)
         return 2
     cut_links = {"|".join(sorted(pair)) for ev in cuts for pair in ev.links}
-    tag = f"-busy{args.busy}" if args.busy else ""
+    tag = (f"-busy{args.busy}" if args.busy else "") + ("-variability" if args.variability else "")
     dest = Path(args.out or REPO / "bench" / "results" / f"event_fidelity{tag}.json")
     busy: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
-        with Lab(scn.topology, runs_dir=Path(tmp), links=scn.links, dns_settings=scn.dns) as lab:
+        with Lab(scn.topology, runs_dir=Path(tmp), links=scn.links, dns_settings=scn.dns,
+                 seed=scn.seed, variability=scn.variability) as lab:
             print(f"walking every path at rest ({args.scenario} on {scn.topology.name})", flush=True)
             before = walk_all(lab)
             busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
@@ -210,7 +214,7 @@ def main() -> int:
                 events.apply(lab, ev)
             after = settled_walk(lab)
         result = analyse(out, before, after, cut_links)
-    result.update({"scenario": args.scenario, "busy_processes": args.busy})
+    result.update({"scenario": args.scenario, "busy_processes": args.busy, "variability": args.variability})
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "events"}))

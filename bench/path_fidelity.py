@@ -78,7 +78,8 @@ def main() -> int:
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "path_fidelity.json"))
     args = ap.parse_args()
     topo = load_topology(args.topology)
-    with tempfile.TemporaryDirectory() as tmp, Lab(topo, runs_dir=Path(tmp), dns_settings=None) as lab:
+    with tempfile.TemporaryDirectory() as tmp, Lab(topo, runs_dir=Path(tmp), dns_settings=None,
+                                                        variability=False) as lab:  # the engine's own error
         targets = lab.plan.services.scheme_targets()
         rows, _ = run_probes(lab, ProbeSettings(), Path(tmp) / "samples.csv")
         stream = Stream(lab, Path(tmp) / "stream.csv", 0.1, 1.5, max_s=STREAM_S + 30)

@@ -38,6 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.health import headline
     from ..lab.nodes import require_root
     from ..measure.scenario import default_out, run_scenario
+    from ..report.write import variability_line
     from ..model.scenario import load_scenario
 
     scn = load_scenario(args.scenario, args.topology, steering=args.steering, ttl=args.ttl,
@@ -62,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
                   f"{r['failed']} failed; median reply {r['reply_ms']['median']} ms")
     else:
         out.print("IPA from the share model (no DNS)")
+    out.print(variability_line(data), markup=False)
     h = data.get("health")
     out.print(headline(h), style="bold red" if h and h.get("late_seconds") else None, markup=False)
     out.print(f"report: {paths['md']}  (also {paths['html'].name}, report.json, samples.csv, plots)")

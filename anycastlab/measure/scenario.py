@@ -91,6 +91,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         "dns": dns_section(scn.dns if lab.zone is not None else None, lab.plan, dns_rows),
         "timing": {"up_s": round(t_up, 2), "probe_s": stats["seconds"]},
         "health": health, "cpu": cpu,
+        "variability": lab.record.data.get("variability", {"seed": None, "applied": False, "lines": 0}),
     }
     if timeline is not None:
         data["timeline"] = timeline

@@ -61,7 +61,8 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
     md = [f"# {data['scenario']} on {data['topology']}", "", *hl,
           f"Created {data['created']}; link backend `{data['link_backend']}`; "
           f"{data.get('probes', {}).get('count', '?')} probe rounds per client; "
-          f"{data.get('timing', {}).get('total_s', '?')} s end to end.", ""] + dns_lines(data) + [""]
+          f"{data.get('timing', {}).get('total_s', '?')} s end to end. {variability_line(data)}", ""] \
+        + dns_lines(data) + [""]
     if tl:
         md += timeline_md(tl)
     for phase in data["phases"]:
@@ -102,6 +103,15 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
                              f"{html.escape(data['scenario'])}</title><style>{style}</style></head>"
                              f"<body>{''.join(body)}</body></html>\n")
     return paths
+
+
+def variability_line(data: dict[str, Any]) -> str:
+    """How the links varied in this run (docs/topology.md, Variability)."""
+    v = data.get("variability") or {}
+    if not v.get("lines"):
+        return "Links: constant delays, no loss." if v.get("applied", True) else \
+            "Links: constant delays (variability switched off)."
+    return f"Links: queueing delay and loss on {v['lines']} link directions, seed {v['seed']}."
 
 
 def health_lines(h: Any) -> list[str]:
