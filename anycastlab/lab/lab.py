@@ -19,6 +19,7 @@ from typing import Callable, Optional
 from ..config import bird
 from ..errors import LabError
 from ..model.addressing import AddressPlan, Interface, plan_addresses
+from ..model.variability import Variability
 from ..model.settings import DnsSettings, Health
 from ..model.topology import Topology
 from .bird import Birds
@@ -137,6 +138,9 @@ class Lab:
         lab.pids = {n: v["shell_pid"] for n, v in rec.data["nodes"].items()}
         lab.backend = make_backend(rec.data["link_backend"], lab)
         lab.backend.attach(rec.folder)
+        vary = rec.data.get("variability") or {}
+        lab.seed = lab.backend.seed = int(vary.get("seed", 1))
+        lab.variability = bool(vary.get("applied", True))
         return lab
 
     def stop(self) -> None:
@@ -272,6 +276,14 @@ class Lab:
         assert self.backend is not None
         for intf in self._pair(a, b):
             self.backend.set_delay(intf, one_way_ms)
+
+    def set_variability(self, a: str, b: str, v: Optional[Variability]) -> None:
+        """Give the link a--b this queueing delay and loss in both directions
+        (None: what the topology says), each direction restarting its process."""
+        assert self.backend is not None
+        for intf in self._pair(a, b):
+            want = v if v is not None else (intf.vary if self.variability else None)
+            self.backend.set_variability(intf, want or Variability())
 
     def link_down(self, a: str, b: str) -> None:
         """Cut a link: both ends go down, so both routers see it at once."""

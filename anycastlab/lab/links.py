@@ -28,6 +28,7 @@ from .spawn import spawn_agent, spawn_process
 
 if TYPE_CHECKING:
     from ..model.addressing import Interface
+    from ..model.variability import Variability
 
 BACKENDS = ("auto", "netem", "userspace")
 HEALTH_FILE = "shaper.health.csv"  # in the run folder: the engine's lateness, one row a second
@@ -89,6 +90,9 @@ class LinkBackend:
     def set_delay(self, intf: "Interface", ms: float) -> None:
         raise NotImplementedError
 
+    def set_variability(self, intf: "Interface", v: "Variability") -> None:
+        raise NotImplementedError
+
     def attach(self, folder: Path) -> None:
         """Control a running lab's links from another process."""
 
@@ -101,14 +105,21 @@ class NetemBackend(LinkBackend):
 
     def start(self, intfs, folder, netns_pid, record):  # type: ignore[no-untyped-def]
         self.vary = {i.name: i.vary for i in intfs if i.vary is not None}
+        self.delay = {i.name: i.latency_ms for i in intfs}
         for intf in intfs:
             self.set_delay(intf, intf.latency_ms, verb="add")
+
+    def set_variability(self, intf, v):  # type: ignore[no-untyped-def]
+        self.vary[intf.name] = v
+        self.set_delay(intf, self.delay[intf.name])
 
     def set_delay(self, intf, ms, verb: str = "change"):  # type: ignore[no-untyped-def]
         """netem's own jitter stands in for the variability model: the mean queueing
         delay is added, its standard deviation becomes netem's (normal) jitter."""
         v = getattr(self, "vary", {}).get(intf.name)
         extra = [] if v is None else [f"{v.sd_ms:.3f}ms", "loss", f"{v.loss * 100:.4f}%"]
+        if hasattr(self, "delay"):
+            self.delay[intf.name] = ms
         ms = ms + (v.mean_ms if v is not None else 0.0)
         self.runner.run(intf.node, ["tc", "qdisc", verb, "dev", intf.name, "root", "netem",
                                     "delay", f"{ms:.3f}ms", *extra, "limit", "100000"])
@@ -178,6 +189,10 @@ class UserspaceBackend(LinkBackend):
         assert self.client is not None
         self.client.set_delay(intf.name, ms)
 
+    def set_variability(self, intf, v):  # type: ignore[no-untyped-def]
+        assert self.client is not None
+        self.client.vary(intf.name, self.seed, **v.model_dump())
+
     def stats(self) -> dict:
         assert self.client is not None
         return self.client.stats()
@@ -244,5 +259,5 @@ class ShaperClient(JsonLineClient):
         self.request({"op": "vary", "key": key, "seed": seed, **fields})
 
     def trace(self, key: str, n: int) -> list[float]:
-        """The first n 1 ms grid values of a line's queueing delay, as the engine computes them."""
+        """The first n grid values (steps of max(1 ms, tau/20)) of a line's queueing delay, as the engine computes them."""
         return self.request({"op": "trace", "key": key, "n": n})["queue_ms"]

@@ -10,6 +10,9 @@ Adding a kind is one class here. Kinds:
                        (every inter-city link between the two cities: a cable route)
   latency              link: [a, b], one_way_ms: X | nominal  (congestion or a
                        reroute; 'nominal' restores the topology's latency)
+  congest / decongest  link: [a, b], and for congest any of mean_ms, sd_ms, tau_ms,
+                       loss: the link's queueing delay and loss while it lasts
+                       (model/variability.py); decongest: back to the topology's
   pop-down / pop-up    pop: <city>, mode: withdraw | responder
                        (the speaker withdraws everything, or the responder dies
                        and the health check must notice)
@@ -26,6 +29,7 @@ from typing import Any, ClassVar, Optional
 from ..errors import InputError
 from .suggest import did_you_mean
 from .topology import Topology
+from .variability import Variability
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Event:
     provider: Optional[str] = None
     ases: tuple[str, ...] = ()
     one_way_ms: Optional[float] = None
+    variability: Optional[Variability] = None
     label: str = ""
 
 
@@ -124,6 +129,42 @@ class LatencyKind(Kind):
         lab.set_latency(a, b, float(ev.one_way_ms or 0))
 
 
+class CongestKind(Kind):
+    names = ("congest", "decongest")
+    keys = frozenset({"link", "mean_ms", "sd_ms", "tau_ms", "loss"})
+
+    def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
+        link = raw.get("link")
+        if not (isinstance(link, list) and len(link) == 2):
+            return EventError(f"{kind} needs 'link: [router, router]'", "link", "name the link's ends")
+        pair = (str(link[0]), str(link[1]))
+        bad = unknown_link(topo, [pair], "link")
+        if bad:
+            return bad
+        fields = {k: raw[k] for k in ("mean_ms", "sd_ms", "tau_ms", "loss") if k in raw}
+        if kind == "decongest":
+            if fields:
+                return EventError("decongest takes only 'link'", sorted(fields)[0],
+                                  "it restores the topology's variability")
+            return Event(kind, at, links=(pair,), label=f"decongest {pair[0]}–{pair[1]}")
+        if not fields:
+            return EventError("congest needs mean_ms, loss or both", "mean_ms",
+                              "e.g. {kind: congest, link: [a, b], mean_ms: 20, sd_ms: 10, loss: 0.01}")
+        try:
+            v = Variability(**fields)
+        except ValueError as e:
+            msg = str(e).splitlines()
+            key = next((k for k in fields if any(k in line for line in msg)), sorted(fields)[0])
+            return EventError(f"bad congestion: {msg[-1].strip() if msg else e}", key,
+                              "mean_ms, sd_ms 0 to 1000 (sd_ms needs mean_ms), tau_ms 1 to 600000, loss 0 to 0.5")
+        what = ", ".join(f"{k} {fields[k]}" for k in fields)
+        return Event(kind, at, links=(pair,), variability=v, label=f"congest {pair[0]}–{pair[1]} ({what})")
+
+    def apply(self, lab, ev):  # type: ignore[no-untyped-def]
+        a, b = ev.links[0]
+        lab.set_variability(a, b, ev.variability)
+
+
 class PopKind(Kind):
     names = ("pop-down", "pop-up")
     keys = frozenset({"pop", "mode"})
@@ -190,7 +231,7 @@ class DnsKind(Kind):
         (lab.start_dns if ev.kind == "dns-up" else lab.stop_dns)()
 
 
-REGISTRY: dict[str, Kind] = {n: k for cls in (LinkKind, LatencyKind, PopKind, ProviderKind,
+REGISTRY: dict[str, Kind] = {n: k for cls in (LinkKind, LatencyKind, CongestKind, PopKind, ProviderKind,
                                               PeeringKind, DnsKind)
                              for k in (cls(),) for n in cls.names}
 KINDS = tuple(REGISTRY)

@@ -4,9 +4,11 @@ Every direction of a link adds a queueing delay q(t) >= 0 to its
 propagation delay. q has a log-normal marginal (mean ``mean_ms``, standard
 deviation ``sd_ms``; queueing delays are positive and long-tailed) driven by
 a unit Ornstein-Uhlenbeck process X with correlation time ``tau_ms``, on a
-1 ms grid counted from the moment the variability was set on the line:
+grid of step d = max(1 ms, tau / 20) counted from the moment the variability
+was set on the line (a step far shorter than tau changes nothing a probe can
+see, and a line idle for a while catches up in few steps):
 
-    X_0 = N_0,   X_k = a X_(k-1) + sqrt(1 - a^2) N_k,   a = exp(-1 ms / tau)
+    X_0 = N_0,   X_k = a X_(k-1) + sqrt(1 - a^2) N_k,   a = exp(-d / tau)
     q_k = exp(mu + sigma X_k),   sigma^2 = ln(1 + sd^2 / mean^2),   mu = ln(mean) - sigma^2 / 2
 
 The N_k come from a counter-based generator (splitmix64 of the line's seed
@@ -29,7 +31,8 @@ from typing import Optional
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 MASK = (1 << 64) - 1
-GRID_NS = 1_000_000  # the process moves in 1 ms steps
+GRID_NS = 1_000_000  # the finest step of the process: 1 ms
+STEPS_PER_TAU = 20   # coarser for long correlation times: tau / 20
 CLASSES = ("lan", "access", "interconnect", "long_haul", "submarine")
 
 
@@ -108,7 +111,8 @@ class QueueProcess:
         self.s_loss = splitmix64(self.s ^ 0x4C4F5353)
         self.sigma = math.sqrt(math.log(1.0 + (v.sd_ms / v.mean_ms) ** 2)) if v.mean_ms > 0 else 0.0
         self.mu = math.log(v.mean_ms) - self.sigma ** 2 / 2 if v.mean_ms > 0 else 0.0
-        self.a = math.exp(-1.0 / v.tau_ms)
+        self.grid_ns = grid_ns(v.tau_ms)
+        self.a = math.exp(-(self.grid_ns / 1e6) / v.tau_ms)
         self.b = math.sqrt(1.0 - self.a * self.a)
         self.k = 0
         self.x = normal(self.s, 0)
@@ -129,7 +133,7 @@ class QueueProcess:
         """Extra holding time of a packet arriving now."""
         if self.v.mean_ms <= 0:
             return 0
-        return int(self.queue_ms_at_step(max(0, (now_ns - self.t0) // GRID_NS)) * 1e6)
+        return int(self.queue_ms_at_step(max(0, (now_ns - self.t0) // self.grid_ns)) * 1e6)
 
     def lose(self) -> bool:
         """Whether the next packet is dropped."""
@@ -137,6 +141,11 @@ class QueueProcess:
             return False
         self.packets += 1
         return uniform(self.s_loss, self.packets) < self.v.loss
+
+
+def grid_ns(tau_ms: float) -> int:
+    """The step of a line's process: max(1 ms, tau / 20), in ns (linkd.c: the same)."""
+    return max(GRID_NS, int(tau_ms * 1e6 / STEPS_PER_TAU))
 
 
 def trace(v: Variability, seed: int, key: str, n: int) -> list[float]:

@@ -62,6 +62,10 @@ def test_engine_process_is_the_model_same_seed_same_delays(vlab):
         assert got == trace(v, SEED, key, 2000), key  # bit for bit
     other = trace(v, SEED + 1, keys[0], 50)
     assert other != trace(v, SEED, keys[0], 50)
+    coarse = Variability(mean_ms=1.0, sd_ms=1.5, tau_ms=200.0)  # steps of 10 ms
+    vlab.backend.client.vary(keys[0], SEED, **coarse.model_dump())
+    assert vlab.backend.client.trace(keys[0], 500) == trace(coarse, SEED, keys[0], 500)
+    vlab.backend.client.vary(keys[0], SEED, **VARY)
 
 
 def test_rtt_follows_the_configured_distribution_and_loss_rate(vlab):

@@ -21,6 +21,11 @@ PROVIDERS = ["tra", "trb"]
     ({"kind": "depeer", "ases": ["tra", "c1"]}, "ases", "do not peer"),
     ({"kind": "latency", "link": ["tra-nyc", "tra-lon"]}, "one_way_ms", "one_way_ms"),
     ({"kind": "cut", "links": [["c1-nyc", "tra-nyc"]], "colour": "red"}, "colour", "unknown key"),
+    ({"kind": "congest", "link": ["c1-nyc", "tra-nyc"]}, "mean_ms", "needs mean_ms"),
+    ({"kind": "congest", "link": ["c1-nyc", "tra-nyc"], "mean_ms": -3}, "mean_ms", "bad congestion"),
+    ({"kind": "congest", "link": ["c1-nyc", "tra-nyc"], "mean_ms": 5, "loss": 0.9}, "loss", "bad congestion"),
+    ({"kind": "congest", "link": ["c1-nyc", "trb-nyc"], "mean_ms": 5}, "link", "no link between"),
+    ({"kind": "decongest", "link": ["c1-nyc", "tra-nyc"], "loss": 0.1}, "loss", "only 'link'"),
 ])
 def test_rejections(tiny, raw, key, fragment):
     res = resolve(raw, tiny, PROVIDERS)
@@ -49,3 +54,13 @@ def test_depeer_sessions(tiny):
     assert isinstance(ev, Event) and ev.ases == ("tra", "trb")
 
 
+
+
+def test_congest_and_decongest(tiny):
+    ev = resolve({"kind": "congest", "at_s": 3, "link": ["c1-nyc", "tra-nyc"], "mean_ms": 20, "sd_ms": 10,
+                  "loss": 0.01}, tiny, PROVIDERS)
+    assert isinstance(ev, Event) and ev.links == (("c1-nyc", "tra-nyc"),)
+    assert (ev.variability.mean_ms, ev.variability.sd_ms, ev.variability.loss) == (20, 10, 0.01)
+    assert "congest c1-nyc–tra-nyc" in ev.label
+    back = resolve({"kind": "decongest", "link": ["c1-nyc", "tra-nyc"]}, tiny, PROVIDERS)
+    assert isinstance(back, Event) and back.variability is None

@@ -25,7 +25,7 @@
  *   {"op":"ping"} {"op":"stats","kernel":bool} {"op":"set","key":K,"delay_ms":X}
  *   {"op":"down"|"up","key":K} {"op":"add","key":K,"netns_pid":P,"queue":Q,"delay_ms":X}
  *   {"op":"vary","key":K,"mean_ms":M,"sd_ms":S,"tau_ms":T,"loss":L,"seed":N}  (vary.h; also
- *   a "vary" object in a spec entry) and {"op":"trace","key":K,"n":N}: the first N 1 ms grid
+ *   a "vary" object in a spec entry) and {"op":"trace","key":K,"n":N}: the first N grid
  *   values of the line's queueing delay for its seed, as the engine computes them.
  * SIGTERM/SIGINT: accept everything held, unbind, remove socket and ready file.
  */

@@ -1,7 +1,7 @@
 /* vary.h: a line's queueing delay and random loss, the arithmetic of
  * anycastlab/model/variability.py to the last bit (a lab test compares the
  * two): a log-normal queueing delay driven by a unit Ornstein-Uhlenbeck
- * process on a 1 ms grid from the moment the variability was set, normals
+ * process on a grid of max(1 ms, tau / 20) from the moment the variability was set, normals
  * from splitmix64 of (line seed + counter) and Box-Muller; loss is a
  * Bernoulli draw per packet from a second stream. Counter-based, so a line's
  * sample path depends on the run's seed and the line's key only. */
@@ -16,7 +16,7 @@ typedef struct {
     int on;                 /* queueing delay (mean > 0) or loss > 0 */
     double mean_ms, sd_ms, tau_ms, loss;
     double mu, sigma, a, b, x;
-    uint64_t seed, s, s_loss, t0, k, packets, lost;
+    uint64_t seed, s, s_loss, t0, k, packets, lost, grid_ns;
 } vary_t;
 
 static uint64_t vary_splitmix64(uint64_t x) {
@@ -58,7 +58,9 @@ static const char *vary_set(vary_t *v, const char *key, double mean_ms, double s
         n.sigma = sqrt(log(1.0 + (sd_ms / mean_ms) * (sd_ms / mean_ms)));
         n.mu = log(mean_ms) - n.sigma * n.sigma / 2;
     }
-    n.a = exp(-1.0 / tau_ms);
+    uint64_t g = (uint64_t)(tau_ms * 1e6 / 20);
+    n.grid_ns = g > VARY_GRID_NS ? g : VARY_GRID_NS;
+    n.a = exp(-((double)n.grid_ns / 1e6) / tau_ms);
     n.b = sqrt(1.0 - n.a * n.a);
     n.x = vary_normal(n.s, 0);
     n.t0 = t0_ns;
@@ -76,7 +78,7 @@ static double vary_queue_ms_at(vary_t *v, uint64_t k) {
 
 static uint64_t vary_queue_ns(vary_t *v, uint64_t now_ns) {
     if (v->mean_ms <= 0) return 0;
-    uint64_t k = now_ns > v->t0 ? (now_ns - v->t0) / VARY_GRID_NS : 0;
+    uint64_t k = now_ns > v->t0 ? (now_ns - v->t0) / v->grid_ns : 0;
     return (uint64_t)(vary_queue_ms_at(v, k) * 1e6);
 }
 
