@@ -95,3 +95,18 @@ def test_rtt_follows_the_configured_distribution_and_loss_rate(vlab):
     assert 0.065 <= lost / 1500 <= 0.13, (lost, expected_loss)
     stats = vlab.backend.client.stats()
     assert sum(stats[k]["lost"] for k in keys) >= lost
+
+
+def test_congest_and_decongest_events(vlab):
+    from anycastlab.model import events
+
+    link = ["c1-nyc", "tra-nyc"]
+    congest = events.resolve({"kind": "congest", "link": link, "mean_ms": 20.0}, vlab.topo, [])
+    events.apply(vlab, congest)                     # a constant 20 ms queue each way, no loss
+    keys = lines_of_link(vlab)
+    assert all(vlab.backend.client.trace(k, 3) == pytest.approx([20.0] * 3) for k in keys)
+    times, lost = pings(vlab, 40, 0.02)
+    assert lost == 0 and 40.0 < statistics.median(times) < 40.0 + 4.0
+    events.apply(vlab, events.resolve({"kind": "decongest", "link": link}, vlab.topo, []))
+    v = Variability(**VARY)                         # back to the topology's own variability
+    assert all(vlab.backend.client.trace(k, 100) == trace(v, SEED, k, 100) for k in keys)
