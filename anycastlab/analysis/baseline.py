@@ -118,6 +118,15 @@ def _r(x: Optional[float]) -> Optional[float]:
     return None if x is None else round(x, 3)
 
 
+def iqr(values: Iterable[float]) -> Optional[float]:
+    """Interquartile range: how much the RTT a client saw varied (links' variability)."""
+    v = list(values)
+    if len(v) < 4:
+        return None
+    hi, lo = percentile(v, 75), percentile(v, 25)
+    return _r(hi - lo) if hi is not None and lo is not None else None
+
+
 def measured_ipa(rows: list[dict[str, Any]], addr_provider: dict[str, str],
                  shares: dict[str, float], prov: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """IPA as the client experienced it: its probes to the addresses DNS
@@ -130,6 +139,7 @@ def measured_ipa(rows: list[dict[str, Any]], addr_provider: dict[str, str],
             for k in answers}
     return {"source": "dns", "shares": shares, "answers": answers,
             "rtt_ms": _r(median(r["rtt_ms"] for r in rows if r["rtt_ms"] is not None)),
+            "iqr_ms": iqr(r["rtt_ms"] for r in rows if r["rtt_ms"] is not None),
             "pop": mode(r["pop"] for r in rows), "pops": pops, "probes": len(rows),
             "lost": sum(1 for r in rows if r["rtt_ms"] is None),
             "unresolved": sum(1 for r in rows if not r["target"])}
@@ -151,7 +161,7 @@ def analyse_client(rows: list[dict[str, Any]], providers: list[str], pops: list[
         udp = by.get((scheme, "udp"), [])  # type: ignore[call-overload]
         icmp = by.get((scheme, "icmp"), [])  # type: ignore[call-overload]
         rtts = [r["rtt_ms"] for r in udp if r["rtt_ms"] is not None]
-        return {"rtt_ms": _r(median(rtts)), "pop": mode(r["pop"] for r in udp),
+        return {"rtt_ms": _r(median(rtts)), "iqr_ms": iqr(rtts), "pop": mode(r["pop"] for r in udp),
                 "icmp_rtt_ms": _r(median(r["rtt_ms"] for r in icmp if r["rtt_ms"] is not None)),
                 "samples": len(udp) + len(icmp),
                 "lost": sum(1 for r in udp + icmp if r["rtt_ms"] is None)}
@@ -195,10 +205,12 @@ def summarize(clients: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     if not any(c["ipa"].get("source") == "dns" for c in clients.values()):
         schemes.remove("ipa_model")  # the same figures as ipa
     for scheme in schemes:
-        rtts, infl, off, traffic_off, unreachable = [], [], [], [], 0
+        rtts, infl, off, traffic_off, unreachable, spread = [], [], [], [], 0, []
         for c in clients.values():
             measured = get_scheme(scheme).measured
             rtt = c[scheme]["rtt_ms"] if measured else c["floor_rtt_ms"]
+            if measured and c[scheme].get("iqr_ms") is not None:
+                spread.append(c[scheme]["iqr_ms"])
             opt = c["optimal"]
             if rtt is None:
                 unreachable += 1
@@ -222,6 +234,7 @@ def summarize(clients: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
             "mean_rtt_ms": _r(sum(rtts) / len(rtts)) if rtts else None,
             "suboptimal_share": _r(sum(off) / len(off)) if off else None,
             "inflation_median_ms": _r(median(infl)), "inflation_p90_ms": _r(percentile(infl, 90)),
+            "iqr_median_ms": _r(median(spread)),
         }
     return out
 

@@ -29,15 +29,16 @@ def summary_rows(phase: dict[str, Any], short: bool = False,
         s = phase["summary"][key]
         rows.append([label, fmt(s["median_rtt_ms"]), fmt(s["p90_rtt_ms"]), fmt(s["p99_rtt_ms"]),
                      fmt(s["mean_rtt_ms"]), fmt(s["suboptimal_share"], "{:.0%}"),
-                     fmt(s.get("inflation_median_ms")), fmt(s.get("inflation_p90_ms"))])
+                     fmt(s.get("inflation_median_ms")), fmt(s.get("inflation_p90_ms")),
+                     fmt(s.get("iqr_median_ms"))])
     return rows
 
 
 SUMMARY_HEAD = ["scheme", "median ms", "p90 ms", "p99 ms", "mean ms", "off optimal PoP",
-                "inflation median ms", "inflation p90 ms"]
+                "inflation median ms", "inflation p90 ms", "spread (IQR) ms"]
 
 
-SUMMARY_HEAD_SHORT = ["scheme", "median", "p90", "p99", "mean", "off-opt", "infl.med", "infl.p90"]
+SUMMARY_HEAD_SHORT = ["scheme", "median", "p90", "p99", "mean", "off-opt", "infl.med", "infl.p90", "IQR"]
 
 
 def client_rows(phase: dict[str, Any], providers: list[str]) -> list[list[str]]:

@@ -73,8 +73,10 @@ def synthetic():
 
 def test_analyse_client_by_hand():
     c = analyse_client(synthetic(), ["A", "B"], ["lon", "nyc"], 3.435, Steering(0.9, 0.02, 2))
-    assert c["global"] == {"rtt_ms": 82, "pop": "nyc", "icmp_rtt_ms": 82, "samples": 5, "lost": 0}
+    assert c["global"] == {"rtt_ms": 82, "iqr_ms": None, "pop": "nyc", "icmp_rtt_ms": 82, "samples": 5,
+                           "lost": 0}  # 3 UDP samples: too few for an IQR
     assert c["providers"]["A"]["rtt_ms"] == 13 and c["providers"]["B"]["rtt_ms"] == 22
+    assert c["providers"]["A"]["iqr_ms"] == 3.0  # 10 12 14 16: quartiles 11.5 and 14.5
     assert c["providers"]["B"]["lost"] == 1
     # pooled A+B answered: 10 12 14 16 20 22 24 -> nominal 16; A wins 3/4, B 0/4 (one lost)
     assert c["nominal_rtt_ms"] == 16 and c["wan"] == {"A": 0.25, "B": -0.5}
