@@ -6,6 +6,8 @@ import json
 
 from rich.table import Table
 
+from rich.markup import escape
+
 from .common import load_topology_arg, out
 
 
@@ -38,7 +40,7 @@ def check_scenario(args: argparse.Namespace) -> int:
                                       "events": [{"at_s": e.at_s, "label": e.label} for e in p.events]}
                                      for p in scn.timeline]}, indent=2))
         return 0
-    out.print(f"[bold]{scn.name}[/bold] ({scn.path}): valid scenario on {scn.topology.name}")
+    out.print(f"[bold]{scn.name}[/bold] ({escape(str(scn.path))}): valid scenario on {scn.topology.name}")
     if scn.timeline:
         offset = 0.0
         for p in scn.timeline:
@@ -67,7 +69,7 @@ def check_topology(args: argparse.Namespace) -> int:
                           "settings": topo.settings.model_dump(), "links": rows,
                           "services": plan.services.__dict__}, indent=2))
         return 0
-    out.print(f"[bold]{topo.name}[/bold] ({topo.path}): valid")
+    out.print(f"[bold]{topo.name}[/bold] ({escape(str(topo.path))}): valid")
     out.print("  " + ", ".join(f"{v} {k.replace('_', ' ')}" for k, v in counts.items()))
     s = topo.settings
     out.print(f"  latency model: great-circle km × {s.path_inflation} / 200 km/ms + {s.per_hop_ms} ms "

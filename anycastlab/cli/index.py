@@ -4,6 +4,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
+
 from .common import out
 
 
@@ -19,5 +21,5 @@ def run(args: argparse.Namespace) -> int:
     from ..report.index import write_index
 
     path = write_index(Path(args.folder))
-    out.print(f"index: {path}  (also index.md)")
+    out.print(f"index: {escape(str(path))}  (also index.md)")
     return 0

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 from ..errors import InputError
+from rich.markup import escape
+
 from .common import load_topology_arg, out
 
 
@@ -40,6 +42,6 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         for p in paths.values():
             check_config(p)
-    out.print(f"rendered {len(paths)} BIRD configs into {outdir}"
+    out.print(f"rendered {len(paths)} BIRD configs into {escape(str(outdir))}"
               + (" (each accepted by 'bird -p')" if args.check else ""))
     return 0

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 
 from ..errors import InputError
+from rich.markup import escape
+
 from .common import out, print_events, print_phase_tables
 
 
@@ -36,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
                                            "(re-analysed; RTT in ms)")
     if data.get("timeline"):
         print_events(data)
-    out.print(f"report rewritten: {paths['md']}")
+    out.print(f"report rewritten: {escape(str(paths['md']))}")
     return 0
 
 

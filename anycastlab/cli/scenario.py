@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from rich.markup import escape
+
 from .common import (
     RichProgress,
     add_runs_dir,
@@ -46,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
     require_root("'anycastlab scenario'")
     sigterm_as_interrupt()
     outdir = Path(args.out) if args.out else default_out(scn)
-    err.print(f"scenario [bold]{scn.name}[/bold] on {scn.topology.name} → {outdir}")
+    err.print(f"scenario [bold]{scn.name}[/bold] on {scn.topology.name} → {escape(str(outdir))}")
     with RichProgress(err) as progress:
         data, paths = run_scenario(scn, outdir, runs_dir=Path(args.runs_dir), progress=progress)
     print_phase_tables(data, lambda phase: f"{scn.name} on {scn.topology.name}: {phase['name']} "
@@ -66,5 +68,6 @@ def run(args: argparse.Namespace) -> int:
     out.print(variability_line(data), markup=False)
     h = data.get("health")
     out.print(headline(h), style="bold red" if h and h.get("late_seconds") else None, markup=False)
-    out.print(f"report: {paths['md']}  (also {paths['html'].name}, report.json, samples.csv, plots)")
+    out.print(f"report: {paths['md']}  (also {paths['html'].name}, report.json, samples.csv, plots)",
+              markup=False)
     return 0

@@ -10,6 +10,8 @@ from typing import Any
 
 from rich.table import Table
 
+from rich.markup import escape
+
 from .common import (RichProgress, add_links, add_runs_dir, add_variability, err, load_topology_arg, out,
                      sigterm_as_interrupt)
 
@@ -54,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         err.print("interrupted: tearing down")
     finally:
         lab.stop()
-        out.print(f"lab torn down (run folder {lab.record.folder if lab.record else '-'})")
+        out.print(f"lab torn down (run folder {lab.record.folder if lab.record else '-'})", markup=False)
     return 0
 
 
@@ -78,10 +80,10 @@ def print_summary(lab: Any) -> None:
     table = Table(title=f"lab {rec.id} is up")
     table.add_column("item")
     table.add_column("value")
-    table.add_row("topology", f"{lab.topo.name} ({lab.topo.path})")
+    table.add_row("topology", f"{lab.topo.name} ({escape(str(lab.topo.path))})")
     table.add_row("nodes", f"{len(lab.plan.routers())} routers, {len(lab.plan.hosts())} hosts")
     table.add_row("links", str(len(lab.topo.links)))
     table.add_row("link backend", rec.data["link_backend"])
     table.add_row("up and converged in", f"{lab.converge_seconds} s")
-    table.add_row("run folder", str(rec.folder))
+    table.add_row("run folder", escape(str(rec.folder)))
     out.print(table)

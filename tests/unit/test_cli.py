@@ -107,3 +107,16 @@ def test_check_a_broken_scenario_names_the_key(tmp_path):
 def test_index_without_reports_is_an_input_error(tmp_path):
     res = run("index", str(tmp_path))
     assert res.returncode == 2 and "no reports found" in res.stderr
+
+
+def test_paths_are_printed_as_they_are_not_as_markup(tmp_path):
+    folder = tmp_path / "a["
+    folder.mkdir()
+    topo = folder / "tiny[v2].yaml"
+    topo.write_text((TOPOLOGIES / "tiny.yaml").read_text())
+    res = run("check", str(topo))
+    assert res.returncode == 0, res.stderr
+    assert f"({topo}): valid" in res.stdout.replace("\n", "")
+    res = run("render", str(topo), "--out", str(folder / "cfg[1]"))
+    assert res.returncode == 0, res.stderr
+    assert str(folder / "cfg[1]") in res.stdout.replace("\n", "")
