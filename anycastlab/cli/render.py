@@ -5,9 +5,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ..errors import InputError
 from rich.markup import escape
 
+from ..errors import InputError
 from .common import load_topology_arg, out
 
 

@@ -25,3 +25,42 @@ def resolve_named(ref: str, kind: Kind, near: Optional[Path] = None) -> Path:
         if cand.exists():
             return cand
     return p
+
+
+# Top-level keys that only one kind of file has (a misspelt one still counts:
+# 'topolgy' makes a scenario, not a topology missing its cities).
+KIND_KEYS = {
+    "topology": {"cities", "ases", "relationships", "settings"},
+    "scenario": {"topology", "probes", "steering", "dns", "schemes", "timeline", "plot_clients", "seed",
+                 "variability"},
+    "report": {"schema_version", "phases", "probe_stats", "lab_run", "providers", "pops", "health"},
+}
+WHAT = {"topology": "a topology", "scenario": "a scenario", "report": "a run's report.json"}
+
+
+def guess_kind(data: object) -> Optional[str]:
+    """Which kind of file parsed YAML/JSON looks like, by its top-level keys; None: no idea."""
+    import difflib
+
+    if not isinstance(data, dict):
+        return None
+    keys = [str(k) for k in data]
+    score = {kind: sum(1 for k in keys if k in names or difflib.get_close_matches(k, names, n=1, cutoff=0.8))
+             for kind, names in KIND_KEYS.items()}
+    best = max(score, key=lambda k: score[k])
+    return best if score[best] > 0 and list(score.values()).count(score[best]) == 1 else None
+
+
+def wrong_kind(data: object, want: str) -> Optional[tuple[str, str]]:
+    """(message, fix) when a file given as ``want`` is clearly another kind of file."""
+    kind = guess_kind(data)
+    if kind is None or kind == want:
+        return None
+    fixes = {
+        "scenario": "run it with 'anycastlab scenario FILE', or give the topology it names "
+                    f"(topology: {data.get('topology', '?')})" if isinstance(data, dict) else "",
+        "topology": "check or bring it up with 'anycastlab check FILE' / 'anycastlab up FILE'; a scenario "
+                    "names a topology and says what happens on it (docs/scenarios.md)",
+        "report": "read a finished run with 'anycastlab report RUN_DIR' or 'anycastlab compare RUN_A RUN_B'",
+    }
+    return f"this is {WHAT[kind]}, not {WHAT[want]}", fixes[kind]

@@ -28,7 +28,7 @@ from ..errors import InputError
 from .events import Event, EventError
 from .events import needs as event_needs
 from .events import resolve as resolve_event
-from .files import PROJECT, resolve_named
+from .files import PROJECT, guess_kind, resolve_named, wrong_kind
 from .schemes import SELECTABLE
 from .settings import DnsSettings, ProbeSettings, Steering
 from .suggest import key_path
@@ -169,7 +169,7 @@ def is_scenario_file(ref: str) -> bool:
         data = yaml.safe_load(p.read_bytes())
     except (OSError, yaml.YAMLError, ValueError, RecursionError):
         return False
-    return isinstance(data, dict) and "topology" in data and "cities" not in data
+    return guess_kind(data) == "scenario"
 
 
 def load_scenario(name: str, topology_override: Optional[str] = None, *,
@@ -179,6 +179,9 @@ def load_scenario(name: str, topology_override: Optional[str] = None, *,
     override the file's steering.mode, dns.ttl_s, seed and variability (the
     command line's --steering, --ttl, --seed and --no-variability)."""
     src = YamlSource.load(resolve_scenario(name), "scenario")
+    other = wrong_kind(src.data, "scenario")
+    if other:
+        raise ScenarioError(other[0], file=src.path, fix=other[1])
     try:
         spec = ScenarioSpec.model_validate(src.data)
     except ValidationError as exc:

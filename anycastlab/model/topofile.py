@@ -10,6 +10,7 @@ from typing import Any, Callable, Optional
 from pydantic import Field, ValidationError, field_validator
 
 from ..errors import TopologyError
+from .files import wrong_kind
 from .suggest import ErrorList, did_you_mean
 from .variability import Variability
 from .topology import (
@@ -92,6 +93,9 @@ def load_topology(path: str | Path) -> Topology:
     fine, so one run lists a misspelt key and an unknown city together.
     """
     src = YamlSource.load(path, "topology")
+    other = wrong_kind(src.data, "topology")
+    if other:
+        raise TopologyError(other[0], file=src.path, fix=other[1])
     errs = ErrorList(src, TopologyError)
     try:
         spec = TopologySpec.model_validate(src.data)

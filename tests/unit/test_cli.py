@@ -120,3 +120,21 @@ def test_paths_are_printed_as_they_are_not_as_markup(tmp_path):
     res = run("render", str(topo), "--out", str(folder / "cfg[1]"))
     assert res.returncode == 0, res.stderr
     assert str(folder / "cfg[1]") in res.stdout.replace("\n", "")
+
+
+def test_a_file_of_another_kind_is_named_for_what_it_is(tmp_path):
+    """A misspelt key does not turn a scenario into a topology; a report.json or a
+    scenario given where a topology belongs is called what it is."""
+    misspelt = tmp_path / "cut.yaml"
+    misspelt.write_text((ROOT / "scenarios" / "cable-cut.yaml").read_text().replace("topology: world",
+                                                                                     "topolgy: world"))
+    res = run("check", str(misspelt))
+    assert res.returncode == 2 and "did you mean 'topology'" in res.stderr and "cities" not in res.stderr
+    report = tmp_path / "report.json"
+    report.write_text(json.dumps({"schema_version": 3, "scenario": "x", "phases": [], "providers": []}))
+    res = run("check", str(report))
+    assert res.returncode == 2 and "this is a run's report.json, not a topology" in res.stderr
+    res = run("render", str(ROOT / "scenarios" / "cable-cut.yaml"), "--out", str(tmp_path / "r"))
+    assert res.returncode == 2 and "this is a scenario, not a topology" in res.stderr
+    assert "topology: world" in res.stderr and not (tmp_path / "r").exists()
+    assert "Traceback" not in res.stderr
