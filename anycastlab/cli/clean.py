@@ -18,7 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Clean every run whose owner is gone; root is only demanded once there is work to do."""
-    from ..lab.record import clean_run, list_runs
+    from ..lab.record import broken_runs, clean_run, list_runs
 
     runs = list_runs(Path(args.runs_dir))
     acted = 0
@@ -34,6 +34,9 @@ def run(args: argparse.Namespace) -> int:
         done = clean_run(rec)
         acted += 1
         out.print(f"{rec.id}: cleaned" + ("".join(f"\n  {d}" for d in done) if done else " (nothing left)"))
+    for folder, why in broken_runs(Path(args.runs_dir)):
+        out.print(f"{folder.name}: left alone: {why}; without its record nothing says what that lab created "
+                  "(its processes, if any, are not ours to guess)", markup=False)
     if not acted:
         out.print("nothing to clean")
     return 0

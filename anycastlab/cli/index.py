@@ -20,6 +20,8 @@ def run(args: argparse.Namespace) -> int:
     """Write index.html and index.md; the library raises if there is nothing to index."""
     from ..report.index import write_index
 
-    path = write_index(Path(args.folder))
+    path, skipped = write_index(Path(args.folder))
     out.print(f"index: {escape(str(path))}  (also index.md)")
+    for name, why in skipped:
+        out.print(f"  left out {name}: {why}", markup=False)
     return 0

@@ -18,7 +18,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """One row per run record: status, link backend, whether its owner still lives."""
-    from ..lab.record import list_runs
+    from ..lab.record import broken_runs, list_runs
 
     table = Table(title=f"runs in {args.runs_dir}")
     for col in ("run", "status", "backend", "owner"):
@@ -27,4 +27,6 @@ def run(args: argparse.Namespace) -> int:
         table.add_row(rec.id, str(rec.data.get("status")), str(rec.data.get("link_backend")),
                       "alive" if rec.owner_alive() else "gone")
     out.print(table)
+    for folder, why in broken_runs(Path(args.runs_dir)):
+        out.print(f"{folder.name}: unreadable record ({why}); 'anycastlab clean' leaves it alone", markup=False)
     return 0

@@ -106,7 +106,17 @@ class RunRecord:
 
     @classmethod
     def load(cls, folder: Path) -> "RunRecord":
-        return cls(folder, json.loads((folder / "lab.json").read_text()))
+        """A run's record; ValueError when lab.json is not one (unreadable, or keys missing)."""
+        try:
+            data = json.loads((folder / "lab.json").read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"lab.json cannot be read: {e}") from None
+        if not isinstance(data, dict):
+            raise ValueError("lab.json is not an object")
+        for key, kind in (("id", str), ("owner_pid", int)):
+            if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
+                raise ValueError(f"lab.json has no valid '{key}'")
+        return cls(folder, data)
 
     @property
     def id(self) -> str:
@@ -138,15 +148,26 @@ class RunRecord:
 
 
 def list_runs(runs_dir: Path = DEFAULT_RUNS_DIR) -> list[RunRecord]:
+    """The run records under runs_dir that can be read (see ``broken_runs`` for the rest)."""
+    return [r for r in _scan(runs_dir) if isinstance(r, RunRecord)]
+
+
+def broken_runs(runs_dir: Path = DEFAULT_RUNS_DIR) -> list[tuple[Path, str]]:
+    """Run folders whose lab.json cannot be used, with why: nothing in them is
+    removed automatically, since the record is what says what the lab created."""
+    return [r for r in _scan(runs_dir) if not isinstance(r, RunRecord)]
+
+
+def _scan(runs_dir: Path) -> list["RunRecord | tuple[Path, str]"]:
     if not runs_dir.is_dir():
         return []
-    out = []
+    out: list[RunRecord | tuple[Path, str]] = []
     for d in sorted(runs_dir.iterdir()):
         if (d / "lab.json").is_file():
             try:
                 out.append(RunRecord.load(d))
-            except (OSError, json.JSONDecodeError):
-                continue
+            except ValueError as e:
+                out.append((d, str(e)))
     return out
 
 

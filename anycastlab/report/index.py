@@ -16,7 +16,17 @@ from .tables import fmt
 
 
 def entry(folder: Path) -> dict[str, Any]:
-    data = json.loads((folder / "report.json").read_text())
+    """One row of the index; ValueError when the folder's report.json is not one of ours."""
+    try:
+        data = json.loads((folder / "report.json").read_text())
+        return _entry(folder, data)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ValueError(f"report.json cannot be read: {e}") from None
+    except (KeyError, IndexError, TypeError, AttributeError) as e:
+        raise ValueError(f"report.json is not an anycastlab report (no {e})") from None
+
+
+def _entry(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
     first = data["phases"][0]["summary"]
     ev_lines = []
     for ev in (data.get("timeline") or {}).get("events", []):
@@ -35,13 +45,20 @@ def entry(folder: Path) -> dict[str, Any]:
             "events": ev_lines}
 
 
-def write_index(root: Path) -> Path:
-    """Write root/index.html (and index.md) linking every report under root."""
+def write_index(root: Path) -> tuple[Path, list[tuple[str, str]]]:
+    """Write root/index.html (and index.md) linking every report under root;
+    also returns the folders left out, with why."""
     folders = sorted(p.parent for p in root.glob("*/report.json"))
-    if not folders:
-        raise InputError("no reports found", file=root,
+    entries, skipped = [], []
+    for f in folders:
+        try:
+            entries.append(entry(f))
+        except ValueError as e:
+            skipped.append((f.name, str(e)))
+    if not entries:
+        raise InputError("no reports found" + (f" ({len(skipped)} unreadable: {skipped[0][0]}: {skipped[0][1]})"
+                                               if skipped else ""), file=root,
                          fix="run 'make scenarios' (or 'anycastlab scenario NAME --out DIR/NAME') first")
-    entries = [entry(f) for f in folders]
     md = ["# anycastlab scenarios", "", "| scenario | topology | global median / p90 ms (first phase) | "
           "IPA median / p90 ms | events |", "|---|---|---|---|---|"]
     rows = []
@@ -55,6 +72,7 @@ def write_index(root: Path) -> Path:
             f"<br><small>{html.escape(e['description'])}</small></td><td>{html.escape(e['topology'])}</td>"
             f"<td>{g}</td><td>{i}</td><td>{'<br>'.join(html.escape(x) for x in e['events']) or 'at rest'}"
             f"</td></tr>")
+    md += [""] + [f"Left out: {name} ({why})" for name, why in skipped]
     (root / "index.md").write_text("\n".join(md) + "\n")
     style = ("body{font-family:sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
              "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top}")
@@ -63,5 +81,7 @@ def write_index(root: Path) -> Path:
                    f"<style>{style}</style></head><body><h1>anycastlab scenarios</h1><table><thead><tr>"
                    "<th>scenario</th><th>topology</th><th>global median / p90 ms (first phase)</th>"
                    "<th>IPA median / p90 ms</th><th>events</th></tr></thead><tbody>"
-                   + "".join(rows) + "</tbody></table></body></html>\n")
-    return out
+                   + "".join(rows) + "</tbody></table>"
+                   + "".join(f"<p>Left out: {html.escape(n)} ({html.escape(w)})</p>" for n, w in skipped)
+                   + "</body></html>\n")
+    return out, skipped

@@ -138,3 +138,24 @@ def test_a_file_of_another_kind_is_named_for_what_it_is(tmp_path):
     assert res.returncode == 2 and "this is a scenario, not a topology" in res.stderr
     assert "topology: world" in res.stderr and not (tmp_path / "r").exists()
     assert "Traceback" not in res.stderr
+
+
+def test_index_leaves_out_broken_reports_and_says_so(tmp_path):
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / "report.json").write_text('{"schema_version": 3, "scen')
+    (tmp_path / "foreign").mkdir()
+    (tmp_path / "foreign" / "report.json").write_text('{"foo": 1}')
+    res = run("index", str(tmp_path))
+    assert res.returncode == 2 and "no reports found (2 unreadable" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_status_and_clean_with_a_broken_lab_json(tmp_path):
+    folder = tmp_path / "20261130-000000-tiny-dead"
+    folder.mkdir()
+    (folder / "lab.json").write_text('{"status": "up"}')
+    res = run("status", "--runs-dir", str(tmp_path))
+    assert res.returncode == 0 and "unreadable record" in res.stdout and "Traceback" not in res.stderr
+    res = run("clean", "--runs-dir", str(tmp_path))
+    assert res.returncode == 0 and "left alone" in res.stdout and "Traceback" not in res.stderr
+    assert (folder / "lab.json").exists()
