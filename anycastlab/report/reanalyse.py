@@ -25,12 +25,13 @@ def reanalyse(folder: Path, steering: Optional[Steering] = None,
 
     data = load_report(str(folder))
     data.pop("_path", None)
-    original = folder / "report.original.json"
-    if not original.exists():  # keep what the run itself concluded
-        shutil.copyfile(folder / "report.json", original)
     topo = load_topology(folder / data["topology_file"])
     st = steering or Steering(**data["steering"])
     rows = read_samples(folder / "samples.csv")
+    if not rows:
+        raise InputError("samples.csv holds no samples: there is nothing to analyse again",
+                         file=folder / "samples.csv", fix="the report stays as the run wrote it; "
+                         "run the scenario again to measure")
     dns_rows = read_dns(folder / "dns.csv") if (folder / "dns.csv").exists() else []
     if data.get("timeline"):
         from .timeline import reanalyse_timeline
@@ -41,6 +42,9 @@ def reanalyse(folder: Path, steering: Optional[Steering] = None,
                    **analysis.analyse(topo, data["providers"], rows, st)}]
     data.update({"steering": asdict(st), "phases": phases,
                  "reanalysed": datetime.now().isoformat(timespec="seconds")})
+    original = folder / "report.original.json"
+    if not original.exists():  # keep what the run itself concluded; only once the new one is ready
+        shutil.copyfile(folder / "report.json", original)
     return data, report.write(folder, data, topo)
 
 

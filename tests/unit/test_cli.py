@@ -159,3 +159,15 @@ def test_status_and_clean_with_a_broken_lab_json(tmp_path):
     res = run("clean", "--runs-dir", str(tmp_path))
     assert res.returncode == 0 and "left alone" in res.stdout and "Traceback" not in res.stderr
     assert (folder / "lab.json").exists()
+
+
+def test_report_on_a_run_without_samples_changes_nothing(tmp_path):
+    from conftest import DATA
+
+    (tmp_path / "report.json").write_text((DATA / "report-a.json").read_text())
+    (tmp_path / "topology.yaml").write_text((TOPOLOGIES / "tiny.yaml").read_text())
+    (tmp_path / "samples.csv").write_text("t,client,target,scheme,proto,rtt_ms,lost,pop\n")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    res = run("report", str(tmp_path), "--cap", "0.8")
+    assert res.returncode == 2 and "holds no samples" in res.stderr and "Traceback" not in res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no report.original.json left behind
