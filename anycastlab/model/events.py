@@ -118,9 +118,10 @@ class LatencyKind(Kind):
         ms = raw.get("one_way_ms")
         if ms == "nominal":  # back to what the topology says
             ms = next(x.latency_ms for x in topo.links if {x.a, x.b} == set(pair))
-        if not isinstance(ms, (int, float)) or ms < 0:
-            return EventError("latency needs 'one_way_ms' >= 0 (or 'nominal')", "one_way_ms",
-                              "give the new one-way latency in ms, or 'nominal' for the topology's")
+        if isinstance(ms, bool) or not isinstance(ms, (int, float)) or not 0 <= ms <= 1000:
+            return EventError(f"latency needs 'one_way_ms' from 0 to 1000 (or 'nominal'), not {ms!r}",
+                              "one_way_ms", "give the new one-way latency in ms, or 'nominal' for the "
+                              "topology's (1000 ms one way is beyond any path on earth)")
         return Event(kind, at, links=(pair,), one_way_ms=ms,
                      label=f"latency {pair[0]}–{pair[1]} = {ms} ms")
 

@@ -60,7 +60,7 @@ class RelSpec(StrictModel):
 class LinkSpec(StrictModel):
     a: str
     b: str
-    latency_ms: Optional[float] = Field(None, ge=0.0)
+    latency_ms: Optional[float] = Field(None, ge=0.0, le=1000.0)  # one way; the earth is 133 ms round
     cls: Optional[LinkClass] = Field(None, alias="class")
     variability: Optional[Variability] = None
 
@@ -186,6 +186,42 @@ def build_topology(spec: TopologySpec, src: YamlSource, lost: Optional[Salvage] 
     return topo
 
 
+MAX_ASES = 254            # 10.<as>.x.x: the second octet, 1..254
+MAX_ROUTERS_PER_AS = 254  # 10.x.<router>.0/24: the third octet, 1..254
+
+
+def provider_cycle(topo: Topology) -> list[str]:
+    """ASes that are each other's providers around a circle (longer than two:
+    two ASes cannot be each other's provider at all), or []."""
+    customers: dict[str, list[str]] = {}
+    for (us, them), rel in topo.rels.items():
+        if rel == "customer":
+            customers.setdefault(us, []).append(them)
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(a: str) -> list[str]:
+        state[a] = 1
+        path.append(a)
+        for c in sorted(customers.get(a, [])):
+            if state.get(c) == 1:
+                return path[path.index(c):]
+            if c not in state:
+                found = visit(c)
+                if found:
+                    return found
+        path.pop()
+        state[a] = 2
+        return []
+
+    for a in sorted(topo.ases):
+        if a not in state:
+            found = visit(a)
+            if found:
+                return found
+    return []
+
+
 def _relationships(spec: TopologySpec, ases: dict[str, AS], lost: Salvage,
                    errs: ErrorList) -> dict[tuple[str, str], Rel]:
     """Business relationships, both directions; a bad entry marks the section lost."""
@@ -299,6 +335,25 @@ def _check_meaning(topo: Topology, spec: TopologySpec, fail: Callable[..., Any])
     another (no provider, so no route to the CDN) is reported alone.
     """
     as_loc = {a.id: ("ases", i) for i, a in enumerate(spec.ases)}
+    cycle = provider_cycle(topo)
+    if cycle:
+        fail("provider relationships go round in a circle: " + " -> ".join(cycle + cycle[:1])
+             + " (each is the provider of the next)", as_loc[cycle[0]],
+             "a provider hierarchy has a top: make one of these a peer, or drop a relationship")
+    for a in topo.ases.values():
+        routers = topo.routers_of(a.id)
+        if len(routers) > MAX_ROUTERS_PER_AS:
+            fail(f"AS '{a.id}' has {len(routers)} routers; the address plan (10.<as>.<router>.0/24) "
+                 f"holds {MAX_ROUTERS_PER_AS} per AS", as_loc[a.id], "split it into several ASes")
+        for r in routers:
+            n = len(topo.links_of(r.name)) + 2  # its links, plus a LAN host and the DNS host at most
+            name = f"{r.name}-e{n - 1}"
+            if len(name) > 15:
+                fail(f"router '{r.name}' has {n - 2} links: its interface names ('{name}') would pass "
+                     "Linux's 15 characters", as_loc[a.id], "use shorter AS or city ids, or fewer links")
+    if len(topo.ases) > MAX_ASES:
+        fail(f"{len(topo.ases)} ASes; the address plan (10.<as>.<router>.0/24) holds {MAX_ASES}",
+             ("ases",), "use fewer ASes")
     linked_pairs = {(topo.routers[lk.a].asid, topo.routers[lk.b].asid) for lk in topo.links}
     linked_pairs |= {(b, a) for a, b in linked_pairs}
     for (us, them), rel in topo.rels.items():

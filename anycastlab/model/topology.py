@@ -46,9 +46,9 @@ class Settings(StrictModel):
     """Latency model knobs; defaults are documented in docs/topology.md."""
 
     path_inflation: float = Field(1.5, ge=1.0, le=5.0)
-    per_hop_ms: float = Field(0.1, ge=0.0)
-    intra_city_ms: float = Field(0.5, ge=0.0)
-    lan_ms: float = Field(0.1, ge=0.0)
+    per_hop_ms: float = Field(0.1, ge=0.0, le=100.0)
+    intra_city_ms: float = Field(0.5, ge=0.0, le=100.0)
+    lan_ms: float = Field(0.1, ge=0.0, le=100.0)
     # per link class; absent: no variability unless a link sets its own
     variability: Optional[dict[LinkClass, Variability]] = None
 

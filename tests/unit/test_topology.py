@@ -208,3 +208,61 @@ def test_valley_free_reach_tiny(tiny):
 def test_ibgp_groups(tiny):
     assert tiny.ibgp_groups("tra") == [["tra-nyc", "tra-lon"]]
     assert tiny.ibgp_groups("cdn") == [["cdn-nyc"], ["cdn-lon"]]
+
+
+def test_a_circle_of_providers_is_refused(write_topo):
+    text = TINY.replace("  - {provider: tra, customer: c3}\n",
+                        "  - {provider: tra, customer: c3}\n  - {provider: c3, customer: c2}\n"
+                        "  - {provider: c2, customer: tra}\n")
+    text = text.replace("  - [c3-lon, trb-lon]\n", "  - [c3-lon, trb-lon]\n  - [c3-lon, c2-lon]\n"
+                        "  - [c2-lon, tra-lon]\n")
+    expect_error(write_topo, text, "go round in a circle", "c2 -> tra -> c3 -> c2")
+
+
+def test_physical_bounds(write_topo):
+    expect_error(write_topo, TINY.replace("  - [c1-nyc, tra-nyc]", "  - {a: c1-nyc, b: tra-nyc, latency_ms: 1e9}"),
+                 "latency_ms", key="links[7].latency_ms")
+    expect_error(write_topo, TINY.replace("name: tiny\n", "name: tiny\nsettings: {lan_ms: 5000}\n"),
+                 "lan_ms", key="settings.lan_ms")
+
+
+def test_interface_names_and_the_address_plan_have_limits(write_topo):
+    # a client with a 6-char id in a 4-char city: 'abcdef-lond' is 11 characters; its
+    # 12th interface would be 'abcdef-lond-e11' (15), its 102nd 'abcdef-lond-e101' (16)
+    cities = "".join(f"  - {{id: t{i:03d}, name: T{i}, lat: 1, lon: 1}}\n" for i in range(101))
+    ases = "".join(f"  - {{id: x{i:03d}, asn: {66000 + i}, name: X{i}, role: client, cities: [t{i:03d}]}}\n"
+                   for i in range(101))
+    rels = "".join(f"  - {{provider: abcdef, customer: x{i:03d}}}\n" for i in range(101))
+    links = "".join(f"  - [abcdef-lond, x{i:03d}-t{i:03d}]\n" for i in range(101))
+    text = f"""name: big
+cities:
+  - {{id: lond, name: London, lat: 51.5, lon: -0.1}}
+{cities}ases:
+  - {{id: cdn, asn: 64512, name: CDN, role: cdn, cities: [lond]}}
+  - {{id: abcdef, asn: 64600, name: A, role: transit, cities: [lond]}}
+{ases}relationships:
+  - {{provider: abcdef, customer: cdn}}
+{rels}links:
+  - [cdn-lond, abcdef-lond]
+{links}"""
+    expect_error(write_topo, text, "router 'abcdef-lond' has 102 links", "15 characters")
+
+
+def test_more_routers_in_one_as_than_the_address_plan_holds(write_topo):
+    cities = "".join(f"  - {{id: c{i:03d}, name: C{i}, lat: 1, lon: 1}}\n" for i in range(255))
+    ids = ", ".join(f"c{i:03d}" for i in range(255))
+    backbone = "".join(f"  - [t-c{i:03d}, t-c{i + 1:03d}]\n" for i in range(254))
+    text = f"""name: wide
+cities:
+{cities}ases:
+  - {{id: cdn, asn: 64512, name: CDN, role: cdn, cities: [c000]}}
+  - {{id: t, asn: 64600, name: T, role: transit, cities: [{ids}]}}
+  - {{id: x, asn: 65001, name: X, role: client, cities: [c001]}}
+relationships:
+  - {{provider: t, customer: cdn}}
+  - {{provider: t, customer: x}}
+links:
+  - [cdn-c000, t-c000]
+  - [x-c001, t-c001]
+{backbone}"""
+    expect_error(write_topo, text, "AS 't' has 255 routers", "holds 254 per AS")
