@@ -75,7 +75,7 @@ class LinkKind(Kind):
     def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
         if "between" in raw:
             cities = raw["between"]
-            if not (isinstance(cities, list) and len(cities) == 2):
+            if not (isinstance(cities, list) and len(cities) == 2 and all(isinstance(c, str) for c in cities)):
                 return EventError("'between' takes two city ids", "between", "e.g. between: [nyc, lon]")
             for c in cities:
                 if c not in topo.cities:
@@ -209,7 +209,8 @@ class PeeringKind(Kind):
 
     def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
         ases = raw.get("ases")
-        if not (isinstance(ases, list) and len(ases) == 2 and all(a in topo.ases for a in ases)):
+        if not (isinstance(ases, list) and len(ases) == 2
+                and all(isinstance(a, str) and a in topo.ases for a in ases)):
             return EventError(f"{kind} needs 'ases: [a, b]' with two AS ids", "ases",
                               f"AS ids: {', '.join(topo.ases)}")
         if topo.rels.get((ases[0], ases[1])) != "peer":
@@ -250,19 +251,23 @@ def unknown_link(topo: Topology, pairs: list[tuple[str, str]], key: str) -> Opti
 def resolve(raw: dict[str, Any], topo: Topology, providers: list[str]) -> Event | EventError:
     """Check one event against the topology; an EventError names the bad key."""
     kind, at = raw.get("kind"), raw.get("at_s", 0)
-    if kind not in REGISTRY:
-        return EventError(f"unknown event kind '{kind}'{did_you_mean(kind, KINDS)}", "kind",
-                          f"use one of: {', '.join(KINDS)}")
+    if not isinstance(kind, str) or kind not in REGISTRY:
+        hint = did_you_mean(kind, KINDS) if isinstance(kind, str) else ""
+        return EventError(f"unknown event kind {kind!r}{hint}", "kind", f"use one of: {', '.join(KINDS)}")
     k = REGISTRY[kind]
     allowed = {"kind", "at_s"} | k.keys
-    extra = sorted(set(raw) - allowed)
+    extra = sorted(str(k) for k in set(raw) - allowed)
     if extra:
         return EventError(f"unknown key '{extra[0]}' for {kind}{did_you_mean(extra[0], allowed)}",
                           extra[0], f"allowed keys: {', '.join(sorted(allowed))}")
     if isinstance(at, bool) or not isinstance(at, (int, float)) or not 0 <= at < float("inf"):
         return EventError(f"at_s must be a number of seconds >= 0, not {at!r}", "at_s",
                           "give the offset from the start of the phase")
-    return k.resolve(kind, float(at), raw, topo, providers)
+    try:
+        return k.resolve(kind, float(at), raw, topo, providers)
+    except (TypeError, ValueError, AttributeError, KeyError) as e:  # a shape no check above foresaw
+        return EventError(f"malformed {kind} event ({type(e).__name__}: {e})", kind,
+                          "see docs/scenarios.md for the keys of each event kind and their types")
 
 
 def needs(kind: str) -> Optional[str]:
