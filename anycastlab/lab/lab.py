@@ -35,6 +35,7 @@ from .nodes import (
     require_tools,
 )
 from .pops import Pops, SpeakerClient
+from . import supervise
 from .record import DEFAULT_RUNS_DIR, ProcEntry, RunRecord, clean_run, stop_process
 
 Progress = Callable[[str, int, int], None]
@@ -92,6 +93,7 @@ class Lab:
         self.record = RunRecord.create(self.runs_dir, self.topo.name)
         self.record.data.update({"link_backend": backend, "topology_file": str(self.topo.path)})
         self.record.save()
+        supervise.start(self.record)  # from here on the lab dies with this process
         t0 = time.monotonic()
         try:
             build_nodes(self)
@@ -158,6 +160,7 @@ class Lab:
         assert self.record is not None
         self.record.data["status"] = "stopping"
         self.record.save()
+        supervise.stop(self.record)
         if self.backend is not None:
             self.backend.stop()
         clean_run(self.record)

@@ -1,6 +1,7 @@
 """Lab tests on tiny.yaml: real namespaces, real BIRD, real packets (root)."""
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -10,10 +11,10 @@ import pytest
 
 from anycastlab.lab.lab import Lab
 from anycastlab.model.addressing import client_router_name
-from anycastlab.lab.record import RunRecord, list_runs
+from anycastlab.lab.record import ProcEntry, RunRecord, list_runs
 
 from conftest import ROOT
-from labutil import expected_rtt, leftovers, link_errors, owner_alive, ping_median, tolerance
+from labutil import expected_rtt, leftovers, link_errors, owner_alive, ping_median, tolerance, wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -168,10 +169,28 @@ def test_sigint_during_hold_tears_down(tmp_path):
     assert leftovers(rec) == []
 
 
-def test_clean_after_owner_killed(tmp_path):
+def test_lab_dies_with_its_owner(tmp_path):
+    """SIGKILL the owner: its supervisor removes everything the record lists, unasked."""
     proc, _ = _start_hold(tmp_path)
     (rec,) = list_runs(tmp_path)
-    proc.kill()  # no teardown: the lab's processes stay behind
+    sup = ProcEntry(**RunRecord.load(rec.folder).data["supervisor"])
+    assert sup.alive()
+    proc.kill()  # no teardown by the owner
+    proc.wait()
+    wait_for(lambda: RunRecord.load(rec.folder).data["status"] == "cleaned", timeout=60,
+             what="the supervisor to clean up")
+    assert leftovers(rec) == []
+    assert RunRecord.load(rec.folder).data["cleaned_by"] == "supervisor"
+    wait_for(lambda: not sup.alive(), timeout=10, what="the supervisor to exit")
+
+
+def test_clean_after_owner_and_supervisor_killed(tmp_path):
+    proc, _ = _start_hold(tmp_path)
+    (rec,) = list_runs(tmp_path)
+    sup = ProcEntry(**RunRecord.load(rec.folder).data["supervisor"])
+    os.kill(sup.pid, signal.SIGKILL)  # both gone: only 'anycastlab clean' is left to do it
+    wait_for(lambda: not sup.alive(), timeout=10, what="the supervisor to die")
+    proc.kill()
     proc.wait()
     assert not owner_alive(rec) and leftovers(rec), "expected leftovers after SIGKILL"
     res = subprocess.run([sys.executable, "-m", "anycastlab.cli", "clean", "--runs-dir", str(tmp_path)],
