@@ -210,3 +210,24 @@ def test_cli_mode_runs_node_commands_and_tears_down(tmp_path):
     assert "1 received" in res.stdout + res.stderr and "torn down" in res.stdout
     (rec,) = list_runs(tmp_path)
     assert leftovers(rec) == []
+
+
+def test_two_labs_at_once_do_not_touch_each_other(tiny, tmp_path):
+    """Two labs of the same topology side by side (as two users' 'up --hold'): both
+    work, and tearing one down leaves the other whole."""
+    a = Lab(tiny, runs_dir=tmp_path / "a", dns_settings=None)
+    b = Lab(tiny, runs_dir=tmp_path / "b", dns_settings=None)
+    a.start()
+    try:
+        b.start()
+        try:
+            for lab in (a, b):
+                assert ping_median(lab, "h-c1", "198.19.1.1", count=3) < 10
+        finally:
+            b.stop()
+        assert leftovers(b.record) == []
+        assert ping_median(a, "h-c1", "198.19.1.1", count=3) < 10  # untouched by b's tear-down
+        assert a.backend.client.stats()  # its link engine still answers
+    finally:
+        a.stop()
+    assert leftovers(a.record) == []
