@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.health import headline
     from ..lab.nodes import require_root
     from ..measure.scenario import default_out, run_scenario
-    from ..report.write import variability_line
+    from ..report.write import fault_lines, variability_line
     from ..model.scenario import load_scenario
 
     scn = load_scenario(args.scenario, args.topology, steering=args.steering, ttl=args.ttl,
@@ -50,7 +50,11 @@ def run(args: argparse.Namespace) -> int:
     outdir = Path(args.out) if args.out else default_out(scn)
     err.print(f"scenario [bold]{scn.name}[/bold] on {scn.topology.name} → {escape(str(outdir))}")
     with RichProgress(err) as progress:
-        data, paths = run_scenario(scn, outdir, runs_dir=Path(args.runs_dir), progress=progress)
+        data, paths = run_scenario(scn, outdir, runs_dir=Path(args.runs_dir), progress=progress,
+                                   on_fault=lambda f: err.print(
+                                       f"daemon died: {f['name']} on {f['node'] or 'the root namespace'} "
+                                       f"(pid {f['pid']}); the run goes on and the report says so",
+                                       style="bold red", markup=False))
     print_phase_tables(data, lambda phase: f"{scn.name} on {scn.topology.name}: {phase['name']} "
                                            f"({len(phase['clients'])} client networks; RTT in ms)")
     if data.get("timeline"):
@@ -66,6 +70,9 @@ def run(args: argparse.Namespace) -> int:
     else:
         out.print("IPA from the share model (no DNS)")
     out.print(variability_line(data), markup=False)
+    for line in fault_lines(data):
+        if line:
+            out.print(line.replace("**", ""), style="bold red", markup=False)
     h = data.get("health")
     out.print(headline(h), style="bold red" if h and h.get("late_seconds") else None, markup=False)
     out.print(f"report: {paths['md']}  (also {paths['html'].name}, report.json, samples.csv, plots)",

@@ -69,6 +69,7 @@ class Lab:
         self.attached = False
         self.procs: dict[str, subprocess.Popen] = {}  # "<kind>:<node>" -> responders, ExaBGP, PowerDNS
         self.converge_seconds: Optional[float] = None
+        self.expected_exits: set[int] = set()  # daemons stopped on purpose (a scenario's outage)
         self.dns_settings = dns_settings  # None: no DNS server (IPA by the share model only)
         # one service per daemon kind
         self.birds = Birds(self)
@@ -197,6 +198,7 @@ class Lab:
         """Stop one daemon that ``spawn`` started (a scenario's outage), by its PID."""
         p = self.procs.pop(f"{kind}:{node}", None)
         if p is not None:
+            self.expected_exits.add(p.pid)  # on purpose: not a fault (watch.py)
             stop_process(ProcEntry.of(kind, p.pid))
             p.wait(timeout=5)
 

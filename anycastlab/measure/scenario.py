@@ -14,6 +14,7 @@ from ..errors import LabError
 from ..lab.lab import Lab
 from ..lab.links import HEALTH_FILE
 from ..lab.record import DEFAULT_RUNS_DIR, cpu_by_kind
+from ..lab.watch import DaemonWatch
 from ..model.samples import read_dns, read_health, read_samples
 from ..model.scenario import Scenario
 from ..report import write as report
@@ -29,8 +30,9 @@ def default_out(scn: Scenario) -> Path:
 
 
 def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
-                 progress: Optional[Progress] = None,
-                 lab: Optional[Lab] = None) -> tuple[dict[str, Any], dict[str, Path]]:
+                 progress: Optional[Progress] = None, lab: Optional[Lab] = None,
+                 on_fault: Callable[[dict[str, Any]], None] = lambda f: None
+                 ) -> tuple[dict[str, Any], dict[str, Path]]:
     """Returns the report data and the paths of the files written into ``out``.
 
     With ``lab`` given (already up, same topology) it probes that lab and
@@ -42,6 +44,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     # the run keeps its own copy: re-analysis must not depend on a file that may change
     shutil.copyfile(topo.path, out / "topology.yaml")  # type: ignore[arg-type]
     own = lab is None
+    watch: Optional[DaemonWatch] = None
     if lab is None:
         lab = Lab(topo, runs_dir=runs_dir, links=scn.links, progress=progress or (lambda *a: None),
                   dns_settings=scn.dns, seed=scn.seed, variability=scn.variability)
@@ -50,6 +53,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         t_up = time.monotonic() - t0
         assert lab.record is not None
         cpu0, own0, wall0 = cpu_by_kind(lab.record.daemons()), time.process_time(), time.time()
+        watch = DaemonWatch(lab.record, lab.expected_exits, on_fault).start()
         if scn.timeline:
             from .timeline import run_timeline
 
@@ -61,11 +65,15 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
                 rows, dns_stats = rest_dns(lab, scn, out, rows, progress)
                 stats.update(dns_stats)
         wall1 = time.time()
+        watch.stop()
+        faults = [{**f, "t_s": round(f["t"] - extra.get("t0", wall0), 3)} for f in watch.faults]
         cpu = cpu_section(cpu0, cpu_by_kind(lab.record.daemons()), time.process_time() - own0,
                           wall1 - wall0, stats.pop("stream_cpu_s", None))
         health = health_section(lab, out, wall0, wall1, extra.get("t0", wall0))
         backend, run_id = lab.record.data["link_backend"], lab.record.id
     finally:
+        if watch is not None:
+            watch.stop()  # before tear-down: stopping the daemons is no fault
         if own:
             lab.stop()
     providers = list(lab.plan.services.provider_prefixes)
@@ -92,6 +100,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         "timing": {"up_s": round(t_up, 2), "probe_s": stats["seconds"]},
         "health": health, "cpu": cpu,
         "variability": lab.record.data.get("variability", {"seed": None, "applied": False, "lines": 0}),
+        "faults": faults,
     }
     if timeline is not None:
         data["timeline"] = timeline

@@ -57,7 +57,7 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
     for label, p in images:
         paths[p.stem] = p
 
-    hl = health_lines(data.get("health"))
+    hl = fault_lines(data) + health_lines(data.get("health"))
     md = [f"# {data['scenario']} on {data['topology']}", "", *hl,
           f"Created {data['created']}; link backend `{data['link_backend']}`; "
           f"{data.get('probes', {}).get('count', '?')} probe rounds per client; "
@@ -103,6 +103,17 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
                              f"{html.escape(data['scenario'])}</title><style>{style}</style></head>"
                              f"<body>{''.join(body)}</body></html>\n")
     return paths
+
+
+def fault_lines(data: dict[str, Any]) -> list[str]:
+    """A daemon that died during the run, at the top of the report (lab/watch.py)."""
+    faults = data.get("faults") or []
+    if not faults:
+        return []
+    what = "; ".join(f"{f['name']} on {f.get('node') or 'the root namespace'} (pid {f['pid']}) at "
+                     f"t = {f['t_s']:.1f} s" for f in faults)
+    return [f"**A daemon died during the run**: {what}. Results after that describe a lab that "
+            "lost it, not the internet.", ""]
 
 
 def variability_line(data: dict[str, Any]) -> str:

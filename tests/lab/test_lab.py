@@ -231,3 +231,27 @@ def test_two_labs_at_once_do_not_touch_each_other(tiny, tmp_path):
     finally:
         a.stop()
     assert leftovers(a.record) == []
+
+
+def test_daemon_faults_are_noticed_within_a_second(tiny, tmp_path):
+    """A BIRD and a responder killed mid-run are named within a second; a
+    responder stopped by the lab on purpose (a PoP outage) is not a fault."""
+    from anycastlab.lab.watch import DaemonWatch
+
+    lab = Lab(tiny, runs_dir=tmp_path, dns_settings=None)
+    lab.start()
+    try:
+        daemons = {(d.name, d.node): d for d in lab.record.daemons()}
+        victims = [daemons[("bird", "tra-lon")], daemons[("responder", "e-lon")]]
+        with DaemonWatch(lab.record, lab.expected_exits) as watch:
+            lab.stop_responder("nyc")  # on purpose
+            t0 = time.monotonic()
+            for v in victims:
+                os.kill(v.pid, signal.SIGKILL)
+            wait_for(lambda: len(watch.faults) == 2, timeout=5, what="both faults")
+            assert time.monotonic() - t0 < 1.0
+        assert sorted((f["name"], f["node"]) for f in watch.faults) == [("bird", "tra-lon"),
+                                                                        ("responder", "e-lon")]
+    finally:
+        lab.stop()
+    assert leftovers(lab.record) == []
