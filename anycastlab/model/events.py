@@ -103,18 +103,23 @@ class LinkKind(Kind):
             (lab.link_down if ev.kind == "cut" else lab.link_up)(a, b)
 
 
+def one_link(kind: str, raw: dict[str, Any], topo: Topology) -> tuple[str, str] | EventError:
+    """The 'link: [a, b]' of an event that acts on one link."""
+    link = raw.get("link")
+    if not (isinstance(link, list) and len(link) == 2):
+        return EventError(f"{kind} needs 'link: [router, router]'", "link", "name the link's ends")
+    pair = (str(link[0]), str(link[1]))
+    return unknown_link(topo, [pair], "link") or pair
+
+
 class LatencyKind(Kind):
     names = ("latency",)
     keys = frozenset({"link", "one_way_ms"})
 
     def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
-        link = raw.get("link")
-        if not (isinstance(link, list) and len(link) == 2):
-            return EventError("latency needs 'link: [router, router]'", "link", "name the link's ends")
-        pair = (str(link[0]), str(link[1]))
-        bad = unknown_link(topo, [pair], "link")
-        if bad:
-            return bad
+        pair = one_link(kind, raw, topo)
+        if isinstance(pair, EventError):
+            return pair
         ms = raw.get("one_way_ms")
         if ms == "nominal":  # back to what the topology says
             ms = next(x.latency_ms for x in topo.links if {x.a, x.b} == set(pair))
@@ -135,13 +140,9 @@ class CongestKind(Kind):
     keys = frozenset({"link", "mean_ms", "sd_ms", "tau_ms", "loss"})
 
     def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
-        link = raw.get("link")
-        if not (isinstance(link, list) and len(link) == 2):
-            return EventError(f"{kind} needs 'link: [router, router]'", "link", "name the link's ends")
-        pair = (str(link[0]), str(link[1]))
-        bad = unknown_link(topo, [pair], "link")
-        if bad:
-            return bad
+        pair = one_link(kind, raw, topo)
+        if isinstance(pair, EventError):
+            return pair
         fields = {k: raw[k] for k in ("mean_ms", "sd_ms", "tau_ms", "loss") if k in raw}
         if kind == "decongest":
             if fields:

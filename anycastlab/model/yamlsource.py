@@ -68,8 +68,7 @@ class YamlSource:
                              fix="fix the indentation or quoting on that line "
                                  "(YAML needs consistent spaces, no tabs)") from None
         except RecursionError:
-            raise InputError(f"YAML nested more than {MAX_DEPTH} levels deep", file=p,
-                             fix="a topology or scenario needs only a few levels: check the brackets") from None
+            raise too_deep(p, None) from None
         if not isinstance(data, dict):
             raise InputError(f"{what} must be a YAML mapping (key: value) at the top",
                              file=p, fix="start the file with 'name: ...'")
@@ -118,6 +117,12 @@ class YamlSource:
 
 MAX_BYTES = 4_000_000   # world.yaml is 30 kB
 MAX_DEPTH = 40          # world.yaml nests 5 levels deep
+
+
+def too_deep(path: Path, line: Optional[int]) -> InputError:
+    """The one message for a file nested beyond MAX_DEPTH (found by the walk or by Python's stack)."""
+    return InputError(f"YAML nested more than {MAX_DEPTH} levels deep", file=path, line=line,
+                      fix="a topology or scenario needs only a few levels: check the brackets")
 MAX_NODES = 200_000     # counting every alias expansion: an alias bomb stops here
 
 
@@ -135,9 +140,7 @@ def check_tree(path: Path, root: yaml.Node) -> None:
                              "repeated inside each other?)", file=path, line=node.start_mark.line + 1,
                              fix="write the values out, or use fewer nested aliases")
         if depth > MAX_DEPTH:
-            raise InputError(f"YAML nested more than {MAX_DEPTH} levels deep", file=path,
-                             line=node.start_mark.line + 1,
-                             fix="a topology or scenario needs only a few levels: check the brackets")
+            raise too_deep(path, node.start_mark.line + 1)
         if isinstance(node, yaml.MappingNode):
             keys: dict[str, int] = {}
             for k, v in node.value:
