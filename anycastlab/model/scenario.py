@@ -178,7 +178,12 @@ def load_scenario(name: str, topology_override: Optional[str] = None, *,
     """``steering`` ("dns" or "model"), ``ttl``, ``seed`` and ``variability``
     override the file's steering.mode, dns.ttl_s, seed and variability (the
     command line's --steering, --ttl, --seed and --no-variability)."""
-    src = YamlSource.load(resolve_scenario(name), "scenario")
+    path = resolve_scenario(name)
+    if not path.exists() and resolve_named(name, "topology").exists():
+        raise ScenarioError(f"'{name}' is a topology, not a scenario", key="scenario",
+                            fix=f"run a scenario on it, e.g. 'anycastlab scenario baseline --topology {name}'; "
+                                "the scenarios are in scenarios/")
+    src = YamlSource.load(path, "scenario")
     other = wrong_kind(src.data, "scenario")
     if other:
         raise ScenarioError(other[0], file=src.path, fix=other[1])

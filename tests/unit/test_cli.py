@@ -171,3 +171,9 @@ def test_report_on_a_run_without_samples_changes_nothing(tmp_path):
     res = run("report", str(tmp_path), "--cap", "0.8")
     assert res.returncode == 2 and "holds no samples" in res.stderr and "Traceback" not in res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no report.original.json left behind
+
+
+def test_a_topology_name_given_as_a_scenario_says_so():
+    res = run("scenario", "tiny")
+    assert res.returncode == 2 and "'tiny' is a topology, not a scenario" in res.stderr
+    assert "--topology tiny" in res.stderr and "Traceback" not in res.stderr
