@@ -234,24 +234,27 @@ def test_two_labs_at_once_do_not_touch_each_other(tiny, tmp_path):
 
 
 def test_daemon_faults_are_noticed_within_a_second(tiny, tmp_path):
-    """A BIRD and a responder killed mid-run are named within a second; a
-    responder stopped by the lab on purpose (a PoP outage) is not a fault."""
+    """Each daemon kind killed once mid-run (a BIRD, an ExaBGP, PowerDNS, a
+    responder, the link engine) is named within a second; a responder the lab
+    stops on purpose (a PoP outage) is not a fault."""
     from anycastlab.lab.watch import DaemonWatch
 
-    lab = Lab(tiny, runs_dir=tmp_path, dns_settings=None)
+    lab = Lab(tiny, runs_dir=tmp_path)
     lab.start()
     try:
         daemons = {(d.name, d.node): d for d in lab.record.daemons()}
-        victims = [daemons[("bird", "tra-lon")], daemons[("responder", "e-lon")]]
+        victims = [daemons[("bird", "tra-lon")], daemons[("exabgp", "e-lon")], daemons[("pdns", "dns")],
+                   daemons[("responder", "e-lon")], daemons[("shaper", None)]]
         with DaemonWatch(lab.record, lab.expected_exits) as watch:
             lab.stop_responder("nyc")  # on purpose
-            t0 = time.monotonic()
             for v in victims:
+                t0 = time.monotonic()
                 os.kill(v.pid, signal.SIGKILL)
-            wait_for(lambda: len(watch.faults) == 2, timeout=5, what="both faults")
-            assert time.monotonic() - t0 < 1.0
-        assert sorted((f["name"], f["node"]) for f in watch.faults) == [("bird", "tra-lon"),
-                                                                        ("responder", "e-lon")]
+                wait_for(lambda: any(f["pid"] == v.pid for f in watch.faults), timeout=5,
+                         what=f"the death of {v.name}")
+                assert time.monotonic() - t0 < 1.0, v.name
+        assert sorted((f["name"], f["node"]) for f in watch.faults) == sorted(
+            (v.name, v.node) for v in victims)
     finally:
         lab.stop()
     assert leftovers(lab.record) == []
