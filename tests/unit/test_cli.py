@@ -177,3 +177,11 @@ def test_a_topology_name_given_as_a_scenario_says_so():
     res = run("scenario", "tiny")
     assert res.returncode == 2 and "'tiny' is a topology, not a scenario" in res.stderr
     assert "--topology tiny" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_names_work_from_any_folder(tmp_path):
+    """'check cable-cut' (a scenario by name) and 'check tiny' from outside the project."""
+    for name, said in (("cable-cut", "valid scenario on world"), ("tiny", "valid")):
+        res = subprocess.run([sys.executable, "-m", "anycastlab.cli", "check", name], capture_output=True,
+                             text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+        assert res.returncode == 0 and said in res.stdout, res.stderr
