@@ -159,17 +159,16 @@ def _topology_path(ref: str, scenario_file: Path) -> Path:
 
 
 def is_scenario_file(ref: str) -> bool:
-    """A scenario file (it names a topology) rather than a topology (it has cities)."""
-    import yaml
-
+    """A scenario file (by its keys: files.guess_kind) rather than a topology.
+    Parsed strictly, once: the load that follows reuses the parse."""
     p = resolve_scenario(ref)
     if not p.is_file():
         return False
     try:
-        data = yaml.safe_load(p.read_bytes())
-    except (OSError, yaml.YAMLError, ValueError, RecursionError):
-        return False
-    return guess_kind(data) == "scenario"
+        src = YamlSource.load(p, "file")
+    except InputError:
+        return False  # the topology loader will say what is wrong with it
+    return guess_kind(src.data) == "scenario"
 
 
 def load_scenario(name: str, topology_override: Optional[str] = None, *,

@@ -95,3 +95,24 @@ def test_cli_check_exit_2_without_traceback(tmp_path, body):
                          text=True, cwd=ROOT, timeout=60)
     assert res.returncode == 2, res.stderr
     assert "Traceback" not in res.stderr and "fix:" in res.stderr and "bad.yaml" in res.stderr
+
+
+def test_check_parses_a_file_once(monkeypatch):
+    """check sniffs the kind of a file, then loads it: one parse of each file."""
+    import yaml as _yaml
+
+    from anycastlab.model.scenario import is_scenario_file, load_scenario
+    from conftest import ROOT
+
+    parsed: list[str] = []
+    orig = _yaml.SafeLoader.get_single_node
+
+    def counting(self):  # type: ignore[no-untyped-def]
+        parsed.append(str(getattr(self, "name", "?")))
+        return orig(self)
+
+    monkeypatch.setattr(_yaml.SafeLoader, "get_single_node", counting)
+    path = str(ROOT / "scenarios" / "flap.yaml")
+    assert is_scenario_file(path)
+    load_scenario(path)
+    assert len(parsed) == 2  # the scenario once, its topology once
