@@ -84,6 +84,9 @@ def print_summary(lab: Any) -> None:
     table.add_row("nodes", f"{len(lab.plan.routers())} routers, {len(lab.plan.hosts())} hosts")
     table.add_row("links", str(len(lab.topo.links)))
     table.add_row("link backend", rec.data["link_backend"])
+    v = rec.data.get("variability") or {}
+    table.add_row("link variability", f"queueing delay and loss on {v['lines']} link directions, seed {v['seed']}"
+                  if v.get("lines") else "none: constant delays")
     table.add_row("up and converged in", f"{lab.converge_seconds} s")
     table.add_row("run folder", escape(str(rec.folder)))
     out.print(table)
