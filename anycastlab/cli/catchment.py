@@ -13,6 +13,7 @@ from .common import (
     RichProgress,
     add_links,
     add_runs_dir,
+    add_variability,
     err,
     lab_for,
     load_topology_arg,
@@ -28,6 +29,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sp.add_argument("--json", action="store_true")
     sp.add_argument("--unicast", action="store_true", help="also probe every PoP's unicast prefix")
     add_links(sp)
+    add_variability(sp)
     sp.add_argument("--run", help="attach to this running lab (default: a running one of this topology)")
     add_runs_dir(sp)
     sp.set_defaults(func=run)
@@ -46,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
     if owned:
         sigterm_as_interrupt()
         with RichProgress(err) as progress:
-            lab = Lab(topo, runs_dir=Path(args.runs_dir), links=args.links, progress=progress)
+            lab = Lab(topo, runs_dir=Path(args.runs_dir), links=args.links, progress=progress,
+                      seed=1 if args.seed is None else args.seed, variability=args.variability is not False)
             lab.start()
     else:
         err.print(f"attached to running lab {lab.record.id}")
