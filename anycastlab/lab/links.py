@@ -110,8 +110,8 @@ class NetemBackend(LinkBackend):
             self.set_delay(intf, intf.latency_ms, verb="add")
 
     def set_variability(self, intf, v):  # type: ignore[no-untyped-def]
-        self.vary[intf.name] = v
-        self.set_delay(intf, self.delay[intf.name])
+        self.vary = {**getattr(self, "vary", {}), intf.name: v}  # an attached lab has no start()
+        self.set_delay(intf, getattr(self, "delay", {}).get(intf.name, intf.latency_ms))
 
     def set_delay(self, intf, ms, verb: str = "change"):  # type: ignore[no-untyped-def]
         """netem's own jitter stands in for the variability model: the mean queueing

@@ -99,3 +99,27 @@ def test_unknown_class_and_bad_value_name_the_key(write_topo):
     with pytest.raises(TopologyError) as e:
         load_topology(write_topo(TOPO.replace("{loss: 0.01}", "{loss: -0.5}") % ""))
     assert "links[0].variability.loss" in str(e.value)
+
+
+def test_netem_folds_variability_into_its_delay_jitter_and_loss(tiny):
+    """The kernel backend (not on this machine) gets mean queueing added to the
+    delay, the sd as netem's jitter and the loss in percent; a latency event keeps them."""
+    from anycastlab.lab.links import NetemBackend
+    from anycastlab.model.addressing import plan_addresses
+
+    class Runner:
+        calls: list[list[str]] = []
+
+        def run(self, node, argv, check=True):  # type: ignore[no-untyped-def]
+            self.calls.append(argv)
+            return ""
+
+    runner = Runner()
+    backend = NetemBackend(runner)
+    intf = plan_addresses(tiny).nodes["tra-nyc"].interfaces[0]  # the trans-Atlantic link, 41.877 ms
+    backend.start([intf], None, None, None)
+    assert runner.calls[-1][-4:] == ["delay", "41.877ms", "limit", "100000"]
+    backend.set_variability(intf, Variability(mean_ms=5, sd_ms=2, loss=0.01))
+    assert runner.calls[-1][7:] == ["delay", "46.877ms", "2.000ms", "loss", "1.0000%", "limit", "100000"]
+    backend.set_delay(intf, 10.0)  # a latency event: the variability stays
+    assert runner.calls[-1][7:] == ["delay", "15.000ms", "2.000ms", "loss", "1.0000%", "limit", "100000"]
