@@ -34,7 +34,7 @@ MIN_BACKGROUND = 0.005  # the loss a clean run is assumed to have, for the binom
 P_LOSSY = 0.001         # a bin's loss this unlikely under the background is the event's
 IQR_BAND = 2.0          # the RTT band: this many interquartile ranges of a settled probe
 
-Point = tuple[float, Optional[float], float, Optional[str], Optional[str]]  # as in timeline
+Point = tuple[float, Optional[float], float, Optional[str], Optional[str]]  # t, rtt_ms, lost, pop, via
 
 
 def bins(span: list[Point], te: float, tn: float, width: float = BIN_S) -> list[list[Point]]:

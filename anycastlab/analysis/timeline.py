@@ -40,10 +40,9 @@ from typing import Any, Optional
 from ..model.schemes import EVENTS, PER_ROUND
 from ..model.settings import Steering
 from .baseline import allocate, median, mode, wan
-from .stability import judge
+from .stability import Point, judge
 
 Sample = tuple[float, Optional[float], Optional[str], Optional[str]]         # t, rtt_ms, pop, via
-Point = tuple[float, Optional[float], float, Optional[str], Optional[str]]   # t, rtt_ms, lost, pop, via
 SCHEMES = PER_ROUND
 SHARE_MOVE = 0.05      # shares "moved" once this much traffic changed provider
 BEFORE_S = 5.0         # how far back "before" looks (at most)

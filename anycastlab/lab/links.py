@@ -103,23 +103,26 @@ class LinkBackend:
 class NetemBackend(LinkBackend):
     name = "netem"
 
+    def __init__(self, runner: NodeRunner) -> None:
+        super().__init__(runner)
+        self.vary: dict[str, "Variability"] = {}  # per interface; an attached lab starts empty
+        self.delay: dict[str, float] = {}         # the one-way delay last set, without queueing
+
     def start(self, intfs, folder, netns_pid, record):  # type: ignore[no-untyped-def]
         self.vary = {i.name: i.vary for i in intfs if i.vary is not None}
-        self.delay = {i.name: i.latency_ms for i in intfs}
         for intf in intfs:
             self.set_delay(intf, intf.latency_ms, verb="add")
 
     def set_variability(self, intf, v):  # type: ignore[no-untyped-def]
-        self.vary = {**getattr(self, "vary", {}), intf.name: v}  # an attached lab has no start()
-        self.set_delay(intf, getattr(self, "delay", {}).get(intf.name, intf.latency_ms))
+        self.vary[intf.name] = v
+        self.set_delay(intf, self.delay.get(intf.name, intf.latency_ms))
 
     def set_delay(self, intf, ms, verb: str = "change"):  # type: ignore[no-untyped-def]
         """netem's own jitter stands in for the variability model: the mean queueing
         delay is added, its standard deviation becomes netem's (normal) jitter."""
-        v = getattr(self, "vary", {}).get(intf.name)
+        v = self.vary.get(intf.name)
         extra = [] if v is None else [f"{v.sd_ms:.3f}ms", "loss", f"{v.loss * 100:.4f}%"]
-        if hasattr(self, "delay"):
-            self.delay[intf.name] = ms
+        self.delay[intf.name] = ms
         ms = ms + (v.mean_ms if v is not None else 0.0)
         self.runner.run(intf.node, ["tc", "qdisc", verb, "dev", intf.name, "root", "netem",
                                     "delay", f"{ms:.3f}ms", *extra, "limit", "100000"])

@@ -173,10 +173,11 @@ static void carry_put(uint64_t key, uint64_t sched, uint64_t now) {
     if (nworkers > 1) pthread_mutex_unlock(&carry_mu);
 }
 
-/* The scheduled departure of this packet from its previous hop, or `fallback`. */
-static uint64_t carry_take(uint64_t key, uint64_t now, uint64_t fallback) {
-    if (!key) return fallback;
-    uint64_t got = fallback;
+/* The scheduled departure of this packet from its previous hop, or `now`
+ * (its arrival stamp) when it has none: the first shaped hop of its path. */
+static uint64_t carry_take(uint64_t key, uint64_t now) {
+    if (!key) return now;
+    uint64_t got = now;
     carry_t *c = &carry[key & (CARRY_SIZE - 1)];
     if (nworkers > 1) pthread_mutex_lock(&carry_mu);
     if (c->key == key && now + CARRY_NS > c->t_rel && now < c->t_rel + CARRY_NS) {
@@ -329,7 +330,7 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *m, struct nfq_dat
     unsigned char *pkt = NULL;
     int plen = nfq_get_payload(nfa, &pkt);
     uint64_t key = plen > 0 ? packet_key(pkt, plen) : 0;
-    uint64_t now = carry_take(key, stamp, stamp), delay = __atomic_load_n(&l->delay_ns, __ATOMIC_RELAXED);
+    uint64_t now = carry_take(key, stamp), delay = __atomic_load_n(&l->delay_ns, __ATOMIC_RELAXED);
     if (l->vary.on) {
         if (vary_lose(&l->vary)) { nfq_set_verdict(qh, id, NF_DROP, 0, NULL); return 0; }
         delay += vary_queue_ns(&l->vary, now);
