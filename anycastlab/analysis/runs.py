@@ -22,7 +22,7 @@ def phase_bounds(scn: Any) -> list[dict[str, Any]]:
 
 def analyse_run(topo: Any, providers: list[str], rows: list[dict[str, Any]],
                 steering: Steering, interval: float, extra: dict[str, Any],
-                bounds: list[dict[str, Any]], plot_clients: list[str]
+                bounds: list[dict[str, Any]], plot_clients: list[str], random_loss: bool = True
                 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Per-phase analyses (the baseline report's schema) and the timeline
     section (events, series, shares). Needs no lab: ``reanalyse`` uses it."""
@@ -33,7 +33,7 @@ def analyse_run(topo: Any, providers: list[str], rows: list[dict[str, Any]],
         phases.append({**b, **analysis.analyse(topo, providers, sel, steering)})
     marks = [Mark(e["t_s"], e["label"], e["kind"], e["phase"]) for e in extra["events"]]
     tl = analyse_points(rows, t0, bounds[-1]["end_s"], marks, providers, list(topo.cdn.cities),
-                        steering, steering.window_s, interval, extra["warmup_s"])
+                        steering, steering.window_s, interval, extra["warmup_s"], random_loss=random_loss)
     for ev, log, bgp in zip(tl["events"], extra["events"], extra["bgp"]):
         ev["planned_s"] = log["planned_s"]
         ev["applied_in_s"] = log["applied_in_s"]
@@ -42,7 +42,7 @@ def analyse_run(topo: Any, providers: list[str], rows: list[dict[str, Any]],
         _dns_chain(tl, extra)
     tl.update({"t0": t0, "warmup_s": extra["warmup_s"], "phases": bounds,
                "plot_clients": plot_clients or most_affected(tl["events"]),
-               "plot_clients_chosen": plot_clients,
+               "plot_clients_chosen": plot_clients, "random_loss": random_loss,
                "event_log": extra["events"], "bgp": extra["bgp"]})
     return phases, tl
 
@@ -67,7 +67,7 @@ def _dns_chain(tl: dict[str, Any], extra: dict[str, Any]) -> None:
 def analyse_timeline(scn: Any, rows: list[dict[str, Any]], providers: list[str],
                      extra: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return analyse_run(scn.topology, providers, rows, scn.steering, scn.probes.interval_s, extra,
-                       phase_bounds(scn), scn.plot_clients)
+                       phase_bounds(scn), scn.plot_clients, scn.random_loss)
 
 
 def reanalyse_timeline(data: dict[str, Any], topo: Any, rows: list[dict[str, Any]],
@@ -84,4 +84,5 @@ def reanalyse_timeline(data: dict[str, Any], topo: Any, rows: list[dict[str, Any
                       "steering_errors": old.get("steering_errors", []), "dns_rows": dns_rows or []})
     bounds = [{k: p[k] for k in ("name", "start_s", "end_s", "events")} for p in old["phases"]]
     chosen = plot_clients if plot_clients is not None else old.get("plot_clients_chosen", [])
-    return analyse_run(topo, data["providers"], rows, steering, old["interval_s"], extra, bounds, chosen)
+    return analyse_run(topo, data["providers"], rows, steering, old["interval_s"], extra, bounds, chosen,
+                       old.get("random_loss", True))

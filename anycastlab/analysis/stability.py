@@ -6,8 +6,10 @@ bin shorter than half a bin joins the one before it).
 
 * A bin is **lossy** when the client's background loss cannot explain it:
   with background p = max(loss before the event, loss in the final window,
-  0.5 %), a bin of n probes with k lost is lossy if P(X >= k) < 0.001 for
-  X ~ Binomial(n, p): on a clean run, three lost probes in a bin of ten.
+  and 0.5 % if any link of the run drops packets at random), a bin of n
+  probes with k lost is lossy if P(X >= k) < 0.001 for X ~ Binomial(n, p).
+  A run whose links drop nothing at random has p = 0 unless loss was seen
+  around the event: every lost probe is then the event's, as before.
   Lost probes outside lossy bins (the links' own random loss, or a single
   stray drop) count in ``lost`` but open no loss window.
 * A bin is **off** when most of its answers come from another PoP than the
@@ -48,12 +50,14 @@ def bins(span: list[Point], te: float, tn: float, width: float = BIN_S) -> list[
     return out
 
 
-def lossy(points: list[Point], background: float) -> bool:
+def lossy(points: list[Point], background: float, floor: float = MIN_BACKGROUND) -> bool:
     """More loss in this bin than the client's background loss explains."""
     if not points:
         return False
     n, k = len(points), math.ceil(sum(p[2] for p in points) - 1e-9)
-    p = min(max(background, MIN_BACKGROUND), 0.5)
+    p = min(max(background, floor), 0.5)
+    if p <= 0:
+        return k > 0  # nothing drops at random here: any loss is the event's
     tail = sum(math.comb(n, j) * p ** j * (1 - p) ** (n - j) for j in range(k, n + 1))
     return k > 0 and tail < P_LOSSY
 
@@ -92,12 +96,15 @@ def off(points: list[Point], final: Callable[[Point], dict[str, Any]], width: fl
 
 
 def judge(span: list[Point], te: float, tn: float, tail_from: float, before: list[Point],
-          final: Callable[[Point], dict[str, Any]], after: dict[str, Any]) -> dict[str, Any]:
-    """Loss window (over lossy bins) and stability of one client's span after an event."""
+          final: Callable[[Point], dict[str, Any]], after: dict[str, Any],
+          random_loss: bool = True) -> dict[str, Any]:
+    """Loss window (over lossy bins) and stability of one client's span after an
+    event; ``random_loss``: whether any link of the run drops packets at random."""
     bg = max(sum(p[2] for p in before) / len(before) if before else 0.0, after["loss"] or 0.0)
     parts = bins(span, te, tn)
     width = band([p for p in span if p[0] >= tail_from], before, after["rtt_ms"], final)
-    bad_loss = [lossy(b, bg) for b in parts]
+    floor = MIN_BACKGROUND if random_loss else 0.0
+    bad_loss = [lossy(b, bg, floor) for b in parts]
     bad_rtt = [off(b, final, width) for b in parts]
     n = len(parts)
     bad = [bad_loss[i] or (bad_rtt[i] and ((i > 0 and bad_rtt[i - 1]) or (i + 1 < n and bad_rtt[i + 1])))

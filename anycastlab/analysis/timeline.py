@@ -195,7 +195,7 @@ def _guard(span: float) -> float:
 
 
 def event_metrics(pts: list[Point], te: float, tn: float, t_prev: float,
-                  routes: Optional[dict[str, list[Point]]] = None) -> dict[str, Any]:
+                  routes: Optional[dict[str, list[Point]]] = None, random_loss: bool = True) -> dict[str, Any]:
     """What one event did to one client under one scheme (times relative to te).
 
     ``pts`` are the scheme's points, ``[te, tn)`` the event's span and
@@ -219,7 +219,7 @@ def event_metrics(pts: list[Point], te: float, tn: float, t_prev: float,
         "probes": len(span), "lost": round(sum(p[2] for p in span), 3),
         "pop_changed": before["pop"] != after["pop"],
     }
-    res.update(judge(span, te, tn, tail_from, before_pts, final, after))
+    res.update(judge(span, te, tn, tail_from, before_pts, final, after, random_loss))
     return res
 
 
@@ -290,7 +290,7 @@ def binned(pts: list[Point], start: float, end: float, width: float) -> dict[str
 
 def analyse(rows: list[dict[str, Any]], t0: float, end: float, marks: list[Mark],
             providers: list[str], pops: list[str], steering: Steering, window_s: float,
-            interval: float, warmup_s: float, bin_s: float = 1.0) -> dict[str, Any]:
+            interval: float, warmup_s: float, bin_s: float = 1.0, random_loss: bool = True) -> dict[str, Any]:
     """Events section, time series and shares over time for report.json.
 
     ``end`` is the timeline's length; windows are aligned on 0 (the start of
@@ -305,12 +305,12 @@ def analyse(rows: list[dict[str, Any]], t0: float, end: float, marks: list[Mark]
         tp = next((x.t for x in reversed(marks[:i]) if x.t < m.t), w_start)
         per_client = {}
         for c in sorted(pts):
-            per_client[c] = {"global": event_metrics(pts[c]["global"], m.t, tn, tp)}
+            per_client[c] = {"global": event_metrics(pts[c]["global"], m.t, tn, tp, random_loss=random_loss)}
             for s in ("ipa", "ipa_model"):
                 if pts[c].get(s):
                     routes = None if s != "ipa" else {
                         k: as_points(per[c].get(f"provider:{k}", [])) for k in providers}
-                    per_client[c][s] = event_metrics(pts[c][s], m.t, tn, tp, routes)
+                    per_client[c][s] = event_metrics(pts[c][s], m.t, tn, tp, routes, random_loss)
                     per_client[c][s].update(share_move(wins[c], m.t, tn))
         events.append({"t_s": round(m.t, 3), "label": m.label, "kind": m.kind, "phase": m.phase,
                        "span_s": round(tn - m.t, 3), "summary": summarize_event(per_client),

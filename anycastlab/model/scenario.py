@@ -135,6 +135,18 @@ class Scenario:
     def duration_s(self) -> float:
         return sum(p.duration_s for p in self.timeline)
 
+    @property
+    def random_loss(self) -> bool:
+        """Whether any link drops packets at random in this run (its topology's
+        variability or a 'congest' event): then a lost probe may be background,
+        not an event's (analysis/stability.py)."""
+        if not self.variability:
+            return False
+        t = self.topology
+        return (any(lk.variability.loss > 0 for lk in t.links) or t.settings.class_variability("lan").loss > 0
+                or any(ev.variability is not None and ev.variability.loss > 0
+                       for ph in self.timeline for ev in ph.events))
+
 
 @dataclass(frozen=True)
 class Phase:

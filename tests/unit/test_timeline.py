@@ -238,3 +238,14 @@ def test_report_section_from_synthetic_run(tiny, tmp_path):
     md = paths["md"].read_text()
     assert "| 1 | 10.00 | cut x | 0.500 | 3 | 7 | global | 1 | 1 | 6 / 6 (c1) | 0.5 / 0.5 (c1)" in md
     validate(json.loads(paths["json"].read_text()))
+
+
+def test_without_random_loss_every_lost_probe_is_the_events():
+    """Two probes lost after a cut: on links that drop nothing at random that is
+    the event's loss window; where links do drop at random, two in a bin are not."""
+    fn = lambda t: (None, None) if t in (10.0, 10.1) else (20.0, "nyc")  # noqa: E731
+    clean = T.event_metrics(pts(g_rows("c1", fn)), 10.0, 30.0, -6.0, random_loss=False)
+    assert clean["first_lost_s"] == 0.0 and clean["last_lost_s"] == pytest.approx(0.1)
+    assert clean["stable_s"] == 1.0
+    lossy_links = T.event_metrics(pts(g_rows("c1", fn)), 10.0, 30.0, -6.0, random_loss=True)
+    assert lossy_links["first_lost_s"] is None and lossy_links["lost"] == 2
