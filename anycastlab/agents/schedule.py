@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from ..model.variability import QueueProcess, Variability, trace
+from ..model.variability import LoadDraw, QueueProcess, Variability, trace
 
 
 @dataclass(frozen=True)
@@ -94,7 +94,7 @@ def validate_spec(data: dict) -> list[QueueSpec]:
 class Line:
     """One shaped queue's state: delay, up/down, held FIFO of (release_time, packet)."""
     __slots__ = ("key", "delay_s", "down", "held", "last_release", "scheduled",
-                 "passed", "dropped", "vary", "lost")
+                 "passed", "dropped", "vary", "lost", "load")
 
     def __init__(self, key: str, delay_ms: float) -> None:
         self.key, self.delay_s, self.down = key, delay_ms / 1000.0, False
@@ -102,6 +102,27 @@ class Line:
         self.last_release, self.scheduled = 0.0, False
         self.passed = self.dropped = self.lost = 0
         self.vary: Optional[QueueProcess] = None
+        self.load: Optional[LoadDraw] = None
+
+    def stats(self) -> dict[str, Any]:
+        """The line's half of the stats op (the engine adds its own fields)."""
+        return {"delay_ms": self.delay_s * 1000.0, "passed": self.passed, "dropped": self.dropped,
+                "held": len(self.held), "down": self.down, "lost": self.lost,
+                "shed": self.load.shed if self.load else 0, "load_ms": self.load.ms if self.load else 0.0}
+
+    def set_load(self, msg: dict) -> None:
+        """The load op: {ms, loss, seed} (model/load.py)."""
+        seed = msg.get("seed", 1)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 53:
+            raise ValueError(f"queue {self.key!r}: seed must be an int in 0..2^53")
+        try:
+            new = LoadDraw(msg.get("ms", 0.0), msg.get("loss", 0.0), seed, self.key)
+        except ValueError as e:
+            raise ValueError(f"queue {self.key!r}: {e}") from None
+        if self.load is None:
+            self.load = new
+        else:
+            self.load.update(new)
 
 
 class Scheduler:
@@ -127,6 +148,11 @@ class Scheduler:
                 line.lost += 1
                 return
             delay += line.vary.queue_ns(int(now * 1e9)) / 1e9
+        if line.load is not None:
+            if line.load.lose():
+                pkt.drop()
+                return
+            delay += line.load.ns / 1e9
         if delay <= 0.0 and not held:
             pkt.accept()
             line.passed += 1

@@ -13,7 +13,8 @@ Control (JSON lines on a Unix socket, one reply line each): ping, stats
 [kernel], set {key, delay_ms} (applies to packets arriving from then on; FIFO
 order is kept even when the delay is lowered), down/up {key} (down drops held
 and new packets), add {key, netns_pid, queue, delay_ms}, vary {key, mean_ms,
-sd_ms, tau_ms, loss, seed} and trace {key, n} (model/variability.py).  SIGTERM/SIGINT:
+sd_ms, tau_ms, loss, seed}, trace {key, n} (model/variability.py) and load {key, ms,
+loss, seed} (model/load.py).  SIGTERM/SIGINT:
 accept everything held, unbind, remove the socket and ready file, exit 0.
 """
 from __future__ import annotations
@@ -212,7 +213,7 @@ class Shaper:
             if op == "add":
                 self.bind(parse_queue(msg))
                 return {"ok": True}
-            if op not in ("set", "down", "up", "vary", "trace"):
+            if op not in ("set", "down", "up", "vary", "trace", "load"):
                 raise ValueError(f"unknown op {op!r}")
             key = msg.get("key")
             b = self.queues.get(key) if isinstance(key, str) else None
@@ -220,6 +221,8 @@ class Shaper:
                 raise ValueError(f"unknown key {key!r}")
             if op == "vary":
                 b.line.vary = parse_vary(key, msg, time.monotonic_ns())
+            elif op == "load":
+                b.line.set_load(msg)
             elif op == "trace":
                 return {"ok": True, "queue_ms": trace_line(b.line, msg.get("n"))}
             elif op == "set":
@@ -235,11 +238,8 @@ class Shaper:
     def stats(self, kernel: bool = False) -> dict[str, dict]:
         out = {}
         for key, b in self.queues.items():
-            ln = b.line
-            out[key] = {"delay_ms": ln.delay_s * 1000.0, "passed": ln.passed,
-                        "dropped": ln.dropped, "held": len(ln.held), "down": ln.down,
-                        "netns_pid": b.spec.netns_pid, "queue": b.spec.queue,
-                        "overruns": b.reader.overruns, "lost": ln.lost}
+            out[key] = {**b.line.stats(), "netns_pid": b.spec.netns_pid, "queue": b.spec.queue,
+                        "overruns": b.reader.overruns}
             if kernel:
                 out[key]["kernel"] = self._kernel_stats(b)
         return out

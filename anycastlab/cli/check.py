@@ -55,7 +55,7 @@ def check_scenario(args: argparse.Namespace) -> int:
 def check_topology(args: argparse.Namespace) -> int:
     """Print a topology's counts, latency model and per-link latencies (or them as JSON)."""
     from ..model.addressing import plan_addresses
-    from ..model.topology import latency_table
+    from ..model.topology import demand_table, latency_table
 
     topo = load_topology_arg(args.topology)
     plan = plan_addresses(topo)
@@ -63,10 +63,10 @@ def check_topology(args: argparse.Namespace) -> int:
     counts = {"cities": len(topo.cities), "ases": len(topo.ases), **{f"{k}_ases": v for k, v in roles.items()},
               "routers": len(topo.routers), "hosts": len(plan.hosts()), "links": len(topo.links),
               "pops": len(topo.cdn.cities), "cdn_providers": len(topo.providers_of(topo.cdn.id))}
-    rows = latency_table(topo)
+    rows, demands = latency_table(topo), demand_table(topo)
     if args.json:
         print(json.dumps({"topology": topo.name, "file": str(topo.path), "counts": counts,
-                          "settings": topo.settings.model_dump(), "links": rows,
+                          "settings": topo.settings.model_dump(), "links": rows, "demands": demands,
                           "services": plan.services.__dict__}, indent=2))
         return 0
     out.print(f"[bold]{topo.name}[/bold] ({escape(str(topo.path))}): valid")
@@ -78,14 +78,25 @@ def check_topology(args: argparse.Namespace) -> int:
     out.print("  variability: " + ("queueing delay (log-normal, mean-reverting) and loss per link "
                                     "direction, see the table" if varied else "none (no queueing delay "
                                     "or loss: add settings.variability, docs/topology.md)"))
-    table = Table(title="links (one-way latency, each direction)")
-    cols = ["a", "b", "kind", "class", "km", "one-way ms"] + (["queue mean/sd ms", "tau ms", "loss"]
+    ld = s.load
+    out.print(f"  demand: {sum(d['demand_gbps'] for d in demands):g} Gbit/s over {len(demands)} client "
+              f"networks ({ld.gbps_per_million:g} Gbit/s per million people where no demand_gbps is set); "
+              f"queueing under load: M/M/1/K, {ld.burst_kb:g} kB bursts, {ld.buffer_ms:g} ms buffers")
+    dt = Table(title="client demand (Gbit/s at the busy hour)")
+    for col in ("client", "city", "population (M)", "Gbit/s", "from"):
+        dt.add_column(col, justify="left" if col in ("client", "city", "from") else "right")
+    for d in demands:
+        pop = d["population_m"]
+        dt.add_row(d["client"], d["city"], f"{pop:g}" if pop else "-", f"{d['demand_gbps']:g}", d["source"])
+    out.print(dt)
+    table = Table(title="links (one-way latency and capacity, each direction)")
+    cols = ["a", "b", "kind", "class", "km", "one-way ms", "Gbit/s"] + (["queue mean/sd ms", "tau ms", "loss"]
                                                               if varied else [])
     for col in cols:
         table.add_column(col, justify="left" if col in ("a", "b", "kind", "class") else "right")
     for r in rows:
         cells = [r["a"], r["b"], r["kind"], r["class"], f"{r['km']:.0f}",
-                 f"{r['one_way_ms']:.3f}" + (" (set)" if r["override"] else "")]
+                 f"{r['one_way_ms']:.3f}" + (" (set)" if r["override"] else ""), f"{r['capacity_gbps']:g}"]
         if varied:
             on = r["queue_mean_ms"] > 0
             cells += [f"{r['queue_mean_ms']:g}/{r['queue_sd_ms']:g}" if on else "-",

@@ -31,6 +31,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sp.add_argument("--ttl", type=int, help="TTL of the steering names in seconds "
                                             "(default: the scenario's dns.ttl_s, 10)")
     add_variability(sp)
+    sp.add_argument("--no-load", dest="load", action="store_false", default=None,
+                    help="no load model: the links carry no modelled traffic (docs/topology.md)")
     add_runs_dir(sp)
     sp.set_defaults(func=run)
 
@@ -40,11 +42,11 @@ def run(args: argparse.Namespace) -> int:
     from ..analysis.health import headline
     from ..lab.nodes import require_root
     from ..measure.scenario import default_out, run_scenario
-    from ..report.write import fault_lines, variability_line
+    from ..report.write import fault_lines, load_line, variability_line
     from ..model.scenario import load_scenario
 
     scn = load_scenario(args.scenario, args.topology, steering=args.steering, ttl=args.ttl,
-                        seed=args.seed, variability=args.variability)
+                        seed=args.seed, variability=args.variability, load=args.load)
     require_root("'anycastlab scenario'")
     sigterm_as_interrupt()
     outdir = Path(args.out) if args.out else default_out(scn)
@@ -70,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         out.print("IPA from the share model (no DNS)")
     out.print(variability_line(data), markup=False)
+    out.print(load_line(data), markup=False)
     for line in fault_lines(data):
         if line:
             out.print(line.replace("**", ""), style="bold red", markup=False)

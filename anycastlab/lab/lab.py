@@ -55,6 +55,7 @@ class Lab:
                  variability: bool = True) -> None:
         self.topo = topo
         self.seed, self.variability = seed, variability  # of the links' queueing and loss
+        self.loads: dict[str, tuple[tuple[str, str], tuple[float, float]]] = {}  # set_load's lines
         self.plan: AddressPlan = plan_addresses(topo)
         self.runs_dir = runs_dir
         self.requested_backend = links
@@ -289,6 +290,30 @@ class Lab:
         for intf in self._pair(a, b):
             want = v if v is not None else (intf.vary if self.variability else None)
             self.backend.set_variability(intf, want or Variability())
+
+    def set_load(self, effects: dict[tuple[str, str], tuple[float, float]]) -> int:
+        """Give each link direction (node, next node) the load model's queueing
+        delay and loss (ms, loss); directions loaded before and absent now go
+        back to none. Only lines whose figures changed are touched; returns
+        how many were."""
+        assert self.backend is not None
+        want = {}
+        for (a, b), v in effects.items():
+            intf = self.plan.interface(a, b)
+            want[intf.name] = (intf, v)
+        for name in set(self.loads) - set(want):
+            want[name] = (self.plan.interface(*self.loads[name][0]), (0.0, 0.0))
+        changed = 0
+        for name, (intf, (ms, loss)) in want.items():
+            if name in self.loads and self.loads[name][1] == (ms, loss):
+                continue
+            self.backend.set_load(intf, ms, loss)
+            changed += 1
+            if ms or loss:
+                self.loads[name] = ((intf.node, intf.peer_node), (ms, loss))
+            else:
+                self.loads.pop(name, None)
+        return changed
 
     def link_down(self, a: str, b: str) -> None:
         """Cut a link: both ends go down, so both routers see it at once."""

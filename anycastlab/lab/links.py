@@ -93,6 +93,10 @@ class LinkBackend:
     def set_variability(self, intf: "Interface", v: "Variability") -> None:
         raise NotImplementedError
 
+    def set_load(self, intf: "Interface", ms: float, loss: float) -> None:
+        """The load model's queueing delay and loss on one line (model/load.py)."""
+        raise NotImplementedError
+
     def attach(self, folder: Path) -> None:
         """Control a running lab's links from another process."""
 
@@ -107,6 +111,7 @@ class NetemBackend(LinkBackend):
         super().__init__(runner)
         self.vary: dict[str, "Variability"] = {}  # per interface; an attached lab starts empty
         self.delay: dict[str, float] = {}         # the one-way delay last set, without queueing
+        self.load: dict[str, tuple[float, float]] = {}  # the load model's (ms, loss) per interface
 
     def start(self, intfs, folder, netns_pid, record):  # type: ignore[no-untyped-def]
         self.vary = {i.name: i.vary for i in intfs if i.vary is not None}
@@ -117,13 +122,21 @@ class NetemBackend(LinkBackend):
         self.vary[intf.name] = v
         self.set_delay(intf, self.delay.get(intf.name, intf.latency_ms))
 
+    def set_load(self, intf, ms, loss):  # type: ignore[no-untyped-def]
+        self.load[intf.name] = (ms, loss)
+        self.set_delay(intf, self.delay.get(intf.name, intf.latency_ms))
+
     def set_delay(self, intf, ms, verb: str = "change"):  # type: ignore[no-untyped-def]
         """netem's own jitter stands in for the variability model: the mean queueing
-        delay is added, its standard deviation becomes netem's (normal) jitter."""
+        delay is added, its standard deviation becomes netem's (normal) jitter;
+        the load model's delay is added and its loss combined."""
         v = self.vary.get(intf.name)
-        extra = [] if v is None else [f"{v.sd_ms:.3f}ms", "loss", f"{v.loss * 100:.4f}%"]
+        load_ms, load_loss = self.load.get(intf.name, (0.0, 0.0))
+        loss = 1.0 - (1.0 - (v.loss if v is not None else 0.0)) * (1.0 - load_loss)
+        extra = ([f"{v.sd_ms:.3f}ms"] if v is not None else []) + (["loss", f"{loss * 100:.4f}%"]
+                                                                  if v is not None or loss > 0 else [])
         self.delay[intf.name] = ms
-        ms = ms + (v.mean_ms if v is not None else 0.0)
+        ms = ms + (v.mean_ms if v is not None else 0.0) + load_ms
         self.runner.run(intf.node, ["tc", "qdisc", verb, "dev", intf.name, "root", "netem",
                                     "delay", f"{ms:.3f}ms", *extra, "limit", "100000"])
 
@@ -195,6 +208,10 @@ class UserspaceBackend(LinkBackend):
     def set_variability(self, intf, v):  # type: ignore[no-untyped-def]
         assert self.client is not None
         self.client.vary(intf.name, self.seed, **v.model_dump())
+
+    def set_load(self, intf, ms, loss):  # type: ignore[no-untyped-def]
+        assert self.client is not None
+        self.client.request({"op": "load", "key": intf.name, "ms": ms, "loss": loss, "seed": self.seed})
 
     def stats(self) -> dict:
         assert self.client is not None

@@ -19,6 +19,8 @@ from ..model.samples import read_dns, read_health, read_samples
 from ..model.scenario import Scenario
 from ..report import write as report
 from ..report.schema import SCHEMA_VERSION
+from ..analysis.load import summarize as summarize_load
+from .load import LoadModel
 from .rounds import run_probes
 from .stream import Stream
 
@@ -54,15 +56,20 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         assert lab.record is not None
         cpu0, own0, wall0 = cpu_by_kind(lab.record.daemons()), time.process_time(), time.time()
         watch = DaemonWatch(lab.record, lab.expected_exits, on_fault).start()
+        load = LoadModel(lab, scn.load) if scn.load is not None else None
+        if load is not None:
+            load.apply({}, "start: IPA split equally until measured")
         if scn.timeline:
             from .timeline import run_timeline
 
-            rows, stats, extra = run_timeline(lab, scn, out, progress)
+            rows, stats, extra = run_timeline(lab, scn, out, progress, load)
         else:
+            if load is not None:
+                rank_under_load(lab, scn, out, load, progress)
             rows, stats = run_probes(lab, scn.probes, out / "samples.csv", progress)
             extra = {}
             if scn.dns is not None and lab.zone is not None:
-                rows, dns_stats = rest_dns(lab, scn, out, rows, progress)
+                rows, dns_stats = rest_dns(lab, scn, out, rows, progress, load)
                 stats.update(dns_stats)
         wall1 = time.time()
         watch.stop()
@@ -101,6 +108,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         "health": health, "cpu": cpu,
         "variability": lab.record.data.get("variability", {"seed": None, "applied": False, "lines": 0}),
         "faults": faults,
+        "load": load_section(load, extra.get("t0")),
     }
     if timeline is not None:
         data["timeline"] = timeline
@@ -109,16 +117,45 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     return data, paths
 
 
+def measured_shares(scn: Scenario, providers: list[str], rows: list[dict[str, Any]]
+                    ) -> dict[str, dict[str, float]]:
+    measured = analysis.analyse(scn.topology, providers, rows, scn.steering)["clients"]
+    return {c: v["ipa_model"]["shares"] for c, v in measured.items() if v["ipa_model"]["shares"]}
+
+
+def rank_under_load(lab: Lab, scn: Scenario, out: Path, load: LoadModel,
+                    progress: Optional[Progress]) -> None:
+    """At rest with the load model: one steering step before measuring. A
+    ranking pass of probe rounds (samples-ranking.csv, not reported) gives
+    the shares; the load they put on the links is in place when the
+    measured rounds start."""
+    rows, _ = run_probes(lab, scn.probes, out / "samples-ranking.csv", progress)
+    load.apply(measured_shares(scn, list(lab.plan.services.provider_prefixes), rows),
+               "at rest: shares of the ranking rounds")
+
+
+def load_section(load: Optional[LoadModel], t0: Optional[float]) -> Optional[dict[str, Any]]:
+    """report.json's ``load``: the load log and its summary (analysis/load.py);
+    a timeline's summary counts the applications from time 0 on."""
+    if load is None:
+        return None
+    sec = load.section()
+    sec["summary"] = summarize_load(sec, 0.0 if t0 is not None else None)
+    return sec
+
+
 def rest_dns(lab: Lab, scn: Scenario, out: Path, rows: list[dict[str, Any]],
-             progress: Optional[Progress]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+             progress: Optional[Progress], load: Optional[LoadModel] = None
+             ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """At rest, IPA through DNS: publish the zone with the shares the
     measurements give, then every client resolves (honouring the TTL) and
-    probes its answers for ``dns.rest_s``. Their rows join samples.csv."""
+    probes its answers for ``dns.rest_s``. Their rows join samples.csv.
+    With the load model, the traffic follows the published shares."""
     assert scn.dns is not None and lab.zone is not None
-    providers = list(lab.plan.services.provider_prefixes)
-    measured = analysis.analyse(scn.topology, providers, rows, scn.steering)["clients"]
-    entry = lab.zone.publish({c: v["ipa_model"]["shares"] for c, v in measured.items()
-                              if v["ipa_model"]["shares"]})
+    shares = measured_shares(scn, list(lab.plan.services.provider_prefixes), rows)
+    if load is not None:
+        load.apply(shares, "at rest: the DNS stage's shares")
+    entry = lab.zone.publish(shares)
     if not entry["ok"]:
         raise LabError(f"the zone could not be published: {entry['error']}",
                        file=lab.zone.folder / "pdns.out", fix="see the PowerDNS log there")

@@ -19,7 +19,7 @@ import threading
 import time
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from ..analysis.timeline import rank
 from ..lab.dns import Zone
@@ -48,8 +48,13 @@ class CsvTail:
 
 
 class SteeringLoop:
-    def __init__(self, zone: Zone, samples: Path, providers: list[str], steering: Steering,
-                 t0: float, first_window_start: float, settle_s: float) -> None:
+    """``zone`` None: no DNS (the share model alone), the shares still go to
+    ``on_shares`` (the load model) every window."""
+
+    def __init__(self, zone: Optional[Zone], samples: Path, providers: list[str], steering: Steering,
+                 t0: float, first_window_start: float, settle_s: float,
+                 on_shares: Optional[Callable[[dict[str, dict[str, float]], str], Any]] = None) -> None:
+        self.on_shares = on_shares
         self.zone, self.tail, self.providers, self.steering = zone, CsvTail(samples), providers, steering
         self.t0, self.w = t0, steering.window_s
         self.next_end = first_window_start + self.w   # event clock
@@ -99,6 +104,13 @@ class SteeringLoop:
             for k in list(per):  # what is ranked is done with
                 per[k] = [s for s in per[k] if s[0] >= e]
         t_ranked = time.time()
+        if self.on_shares is not None:  # the load first: traffic follows the shares as they change
+            try:
+                self.on_shares(self.shares, f"window {b:g}-{e:g} s")
+            except Exception as exc:  # noqa: BLE001 - the zone is still published
+                self.errors.append(f"load model, window ending {e:g} s: {exc}")
+        if self.zone is None:
+            return
         entry = self.zone.publish(self.shares)
         self.log.append({"window": [round(b, 3), round(e, 3)],
                          "t_ranked_s": round(t_ranked - self.t0, 3),

@@ -40,8 +40,8 @@ def _wait_until(t: float, step: str, progress: Optional[Progress], base: float, 
         time.sleep(min(left, 0.5))
 
 
-def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = None
-                 ) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
+def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = None,
+                 load: Any = None) -> tuple[list[dict[str, Any]], dict[str, Any], dict[str, Any]]:
     """Probe continuously through every phase, applying events on schedule.
 
     Returns the samples, probe stats and what analysis needs later (event
@@ -55,10 +55,13 @@ def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = No
     t0 = stream.t_start + warmup
     log: list[dict[str, Any]] = []
     loop = None
-    if dns is not None:
-        loop = SteeringLoop(lab.zone, out / "samples.csv", list(lab.plan.services.provider_prefixes),
-                            scn.steering, t0, first_window_start(warmup, scn.steering.window_s),
-                            settle).start()
+    if load is not None:
+        load.t0 = t0
+    if dns is not None or load is not None:
+        loop = SteeringLoop(lab.zone if dns is not None else None, out / "samples.csv",
+                            list(lab.plan.services.provider_prefixes), scn.steering, t0,
+                            first_window_start(warmup, scn.steering.window_s), settle,
+                            on_shares=load.apply if load is not None else None).start()
     try:
         _wait_until(t0, "warming up the probes", progress, stream.t_start, warmup)
         offset = 0.0
@@ -68,6 +71,8 @@ def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = No
                 _wait_until(t0 + offset + ev.at_s, step, progress, t0 + offset, ph.duration_s)
                 t_apply = time.time()
                 events.apply(lab, ev)
+                if load is not None:
+                    load.event_applied()
                 log.append({"phase": ph.name, "planned_s": round(offset + ev.at_s, 3),
                             "t_s": round(t_apply - t0, 3),
                             "applied_in_s": round(time.time() - t_apply, 3),
@@ -102,6 +107,8 @@ def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = No
              "interval_s": interval, "stream_cpu_s": stream.cpu_s}
     extra: dict[str, Any] = {"t0": t0, "warmup_s": warmup, "events": log, "bgp": bgp}
     if loop is not None:
+        extra["steering_errors"] = loop.errors
+    if loop is not None and dns is not None:
         stats.update({k: v for k, v in counts.items() if k.startswith(("dns", "unresolved"))})
         extra.update({"zone_log": zone_log, "steering_errors": loop.errors,
                       "settle_s": settle, "dns_rows": read_dns(out / "dns.csv")})

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -30,7 +30,7 @@ from .events import needs as event_needs
 from .events import resolve as resolve_event
 from .files import PROJECT, guess_kind, resolve_named, wrong_kind
 from .schemes import SELECTABLE
-from .settings import DnsSettings, ProbeSettings, Steering
+from .settings import DnsSettings, Load, ProbeSettings, Steering
 from .suggest import key_path
 from .topofile import load_topology
 from .topology import TOPO_NAME, Topology
@@ -99,6 +99,10 @@ class PhaseSpec(_Strict):
     events: list[dict[str, Any]] = []
 
 
+class LoadSpec(_Strict):
+    ipa_fraction: float = Field(0.5, ge=0, le=1)
+
+
 class ScenarioSpec(_Strict):
     name: str = Field(pattern=TOPO_NAME)
     description: str = ""
@@ -106,6 +110,7 @@ class ScenarioSpec(_Strict):
     links: Literal["auto", "netem", "userspace"] = "auto"
     seed: int = Field(1, ge=0, le=2 ** 32 - 1)  # of the links' variability (docs/topology.md)
     variability: bool = True                    # false: the topology's variability is not applied
+    load: Union[bool, LoadSpec] = True          # false: no load model (docs/topology.md)
     probes: ProbeSpec = ProbeSpec()
     steering: SteeringSpec = SteeringSpec()
     dns: DnsSpec = DnsSpec()
@@ -130,6 +135,7 @@ class Scenario:
     dns: Optional[DnsSettings] = DnsSettings()  # None: steering by the share model only
     seed: int = 1
     variability: bool = True
+    load: Optional[Load] = Load()  # None: the links carry no modelled load
 
     @property
     def duration_s(self) -> float:
@@ -185,7 +191,8 @@ def is_scenario_file(ref: str) -> bool:
 
 def load_scenario(name: str, topology_override: Optional[str] = None, *,
                   steering: Optional[str] = None, ttl: Optional[int] = None,
-                  seed: Optional[int] = None, variability: Optional[bool] = None) -> Scenario:
+                  seed: Optional[int] = None, variability: Optional[bool] = None,
+                  load: Optional[bool] = None) -> Scenario:
     """``steering`` ("dns" or "model"), ``ttl``, ``seed`` and ``variability``
     override the file's steering.mode, dns.ttl_s, seed and variability (the
     command line's --steering, --ttl, --seed and --no-variability)."""
@@ -249,7 +256,14 @@ def load_scenario(name: str, topology_override: Optional[str] = None, *,
                     ProbeSettings(p.count, interval, p.timeout_s, p.concurrency, p.udp, p.icmp),
                     Steering(s.cap, s.floor, s.bias, s.window_s), list(spec.schemes), timeline,
                     list(spec.plot_clients), dns, spec.seed if seed is None else seed,
-                    spec.variability if variability is None else variability)
+                    spec.variability if variability is None else variability,
+                    _load(spec.load) if load is None or load else None)
+
+
+def _load(spec: "bool | LoadSpec") -> Optional[Load]:
+    if spec is False:
+        return None
+    return Load(spec.ipa_fraction) if isinstance(spec, LoadSpec) else Load()
 
 
 def _timeline(spec: ScenarioSpec, src: YamlSource, topo: Topology,

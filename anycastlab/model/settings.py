@@ -66,6 +66,20 @@ class DnsSettings:
 
 
 @dataclass(frozen=True)
+class Load:
+    """The CDN's traffic as load on the links (model/load.py).
+
+    ipa_fraction 0.5: half of every network's demand is served under IPA
+    (through the provider prefixes, by the network's shares), half under
+    global anycast, as a CDN that runs both side by side does (Fastly serves
+    PyPI through IPA and most of its other names through global anycast);
+    both schemes' probes therefore ride the same load.
+    """
+
+    ipa_fraction: float = 0.5
+
+
+@dataclass(frozen=True)
 class Health:
     """Health check of the local responder, as ``exabgp healthcheck`` does it.
 

@@ -33,6 +33,7 @@ from .topology import (
     Topology,
     link_latency,
 )
+from .load import client_demand
 from .yamlsource import Salvage, YamlSource, salvage, shape_errors
 
 
@@ -41,6 +42,7 @@ class CitySpec(StrictModel):
     name: str = Field(pattern=DISPLAY_NAME)
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
+    population_m: Optional[float] = Field(None, gt=0, le=100)  # metro, millions
 
 
 class ASSpec(StrictModel):
@@ -49,6 +51,7 @@ class ASSpec(StrictModel):
     name: str = Field(pattern=DISPLAY_NAME)
     role: Role
     cities: list[str] = Field(min_length=1)
+    demand_gbps: Optional[float] = Field(None, gt=0, le=1e6)  # clients only
 
 
 class RelSpec(StrictModel):
@@ -63,6 +66,7 @@ class LinkSpec(StrictModel):
     latency_ms: Optional[float] = Field(None, ge=0.0, le=1000.0)  # one way; the earth is 133 ms round
     cls: Optional[LinkClass] = Field(None, alias="class")
     variability: Optional[Variability] = None
+    capacity_gbps: Optional[float] = Field(None, gt=0, le=1e5)
 
     @classmethod
     def coerce(cls, v: Any) -> Any:
@@ -126,7 +130,7 @@ def build_topology(spec: TopologySpec, src: YamlSource, lost: Optional[Salvage] 
         if c.id in cities:
             fail(f"duplicate city id '{c.id}'", ("cities", i, "id"), "give each city a unique id")
             continue
-        cities[c.id] = City(c.id, c.name, c.lat, c.lon)
+        cities[c.id] = City(c.id, c.name, c.lat, c.lon, c.population_m)
 
     ases: dict[str, AS] = {}
     asns: dict[int, str] = {}
@@ -168,7 +172,15 @@ def build_topology(spec: TopologySpec, src: YamlSource, lost: Optional[Salvage] 
                      "shorten the AS id or the city id")
             else:
                 routers[name] = Router(name, a.id, cid, len(routers))
-        ases[a.id] = AS(a.id, a.asn, a.name, a.role, tuple(a.cities), i + 1)
+        if a.demand_gbps is not None and a.role != "client":
+            fail(f"AS '{a.id}' is a {a.role}, and only client networks have a demand",
+                 ("ases", i, "demand_gbps"), "remove demand_gbps, or make the AS a client")
+        demand, source = 0.0, ""
+        if a.role == "client":
+            home = cities.get(a.cities[0])
+            demand, source = client_demand(a.demand_gbps, home.population_m if home else None,
+                                           spec.settings.load)
+        ases[a.id] = AS(a.id, a.asn, a.name, a.role, tuple(a.cities), i + 1, demand, source)
         asns[a.asn] = a.id
 
     cdns = [a for a in ases.values() if a.role == "cdn"]
@@ -317,7 +329,8 @@ def _links(spec: TopologySpec, routers: dict[str, Router], rels: dict[tuple[str,
             lat, over = link_latency(spec.settings, cities[ra.city], cities[rb.city]), False
         cls = lk.cls or link_class(ases[ra.asid].role, ases[rb.asid].role, ra.asid == rb.asid)
         var = spec.settings.class_variability(cls).merged(lk.variability)
-        links.append(Link(lk.a, lk.b, lat, i, over, cls, var))
+        cap = lk.capacity_gbps if lk.capacity_gbps is not None else spec.settings.load.class_capacity(cls)
+        links.append(Link(lk.a, lk.b, lat, i, over, cls, var, float(cap)))
     return links
 
 

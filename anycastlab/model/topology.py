@@ -15,6 +15,7 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .load import LoadSettings
 from .variability import DEFAULTS as VARIABILITY_DEFAULTS
 from .variability import Variability
 
@@ -51,6 +52,8 @@ class Settings(StrictModel):
     lan_ms: float = Field(0.1, ge=0.0, le=100.0)
     # per link class; absent: no variability unless a link sets its own
     variability: Optional[dict[LinkClass, Variability]] = None
+    # demand, capacity and the queueing curve (model/load.py, docs/topology.md)
+    load: LoadSettings = LoadSettings()
 
     def class_variability(self, cls: str) -> Variability:
         """A class's variability: the documented default with this file's fields
@@ -66,6 +69,7 @@ class City:
     name: str
     lat: float
     lon: float
+    population_m: Optional[float] = None  # metro population, millions: the demand proxy
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ class AS:
     role: str
     cities: tuple[str, ...]
     index: int  # 1-based position in the file; drives the address plan
+    demand_gbps: float = 0.0  # clients: busy-hour demand on the CDN (model/load.py)
+    demand_source: str = ""   # "file", "population" or "default"
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class Link:
     overridden: bool = False
     cls: str = "long_haul"  # link class: decides its default variability
     variability: Variability = Variability()  # in each direction, independently
+    capacity_gbps: float = 100.0  # in each direction
 
     @property
     def intra_as(self) -> bool:
@@ -232,8 +239,15 @@ def latency_table(topo: Topology) -> list[dict[str, Any]]:
                      "one_way_ms": lk.latency_ms, "override": lk.overridden,
                      "kind": "intra-AS" if lk.intra_as else _kind(topo, lk), "class": lk.cls,
                      "queue_mean_ms": v.mean_ms, "queue_sd_ms": v.sd_ms, "queue_tau_ms": v.tau_ms,
-                     "loss": v.loss})
+                     "loss": v.loss, "capacity_gbps": lk.capacity_gbps})
     return rows
+
+
+def demand_table(topo: Topology) -> list[dict[str, Any]]:
+    """Rows for `anycastlab check`: every client network's demand and its source."""
+    return [{"client": a.id, "city": a.cities[0], "demand_gbps": round(a.demand_gbps, 3),
+             "source": a.demand_source, "population_m": topo.cities[a.cities[0]].population_m}
+            for a in topo.clients()]
 
 
 def _kind(topo: Topology, lk: Link) -> str:

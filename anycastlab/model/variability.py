@@ -143,6 +143,33 @@ class QueueProcess:
         return uniform(self.s_loss, self.packets) < self.v.loss
 
 
+class LoadDraw:
+    """The load model's share of a line (model/load.py): an extra holding time
+    and a drop probability from a third stream (vary.h: ``load_t``)."""
+
+    def __init__(self, ms: float, loss: float, seed: int, key: str) -> None:
+        if not (isinstance(ms, (int, float)) and 0 <= ms <= 1000):
+            raise ValueError("load ms: 0 to 1000")
+        if not (isinstance(loss, (int, float)) and 0 <= loss <= 1):
+            raise ValueError("load loss: 0 to 1")
+        self.ms, self.loss, self.ns = float(ms), float(loss), round(ms * 1e6)
+        self.s = splitmix64(line_seed(seed, key) ^ 0x4C4F4144)
+        self.packets = self.shed = 0
+
+    def update(self, other: "LoadDraw") -> None:
+        """New figures, the same stream (the native engine keeps its counter too)."""
+        self.ms, self.loss, self.ns, self.s = other.ms, other.loss, other.ns, other.s
+
+    def lose(self) -> bool:
+        if self.loss <= 0:
+            return False
+        self.packets += 1
+        if uniform(self.s, self.packets) < self.loss:
+            self.shed += 1
+            return True
+        return False
+
+
 def grid_ns(tau_ms: float) -> int:
     """The step of a line's process: max(1 ms, tau / 20), in ns (linkd.c: the same)."""
     return max(GRID_NS, int(tau_ms * 1e6 / STEPS_PER_TAU))

@@ -212,3 +212,17 @@ def timeline_html(tl: dict[str, Any]) -> list[str]:
             body += ["<h4>IPA through DNS</h4>", html_table(DNS_HEAD, chain),
                      f"<p>{html.escape(DNS_NOTE)}</p>"]
     return body
+
+
+LOAD_HEAD = ["link direction", "capacity Gbit/s", "mean Gbit/s", "peak Gbit/s", "mean util.",
+             "peak util.", "peak +ms", "peak loss", "IPA part"]
+
+
+def load_rows(summary: Optional[dict[str, Any]], limit: int = 15) -> list[list[str]]:
+    """The busiest link directions (analysis/load.py), hot ones first."""
+    if not summary:
+        return []
+    return [[r["link"].replace(">", " → "), fmt(r["capacity_gbps"], "{:g}"), f"{r['mean_gbps']:.2f}",
+             f"{r['peak_gbps']:.2f}", f"{r['mean_rho']:.0%}", f"{r['peak_rho']:.0%}",
+             f"{r['peak_delay_ms']:.2f}", f"{r['peak_loss']:.2%}", f"{r['ipa_part']:.0%}"]
+            for r in summary["links"][:limit]]

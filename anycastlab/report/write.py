@@ -13,15 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from ..analysis.health import headline
+from ..analysis.load import headline as load_headline
 from . import plots, timeplots
 from .schema import validate
 from .tables import (
     CLIENT_HEAD,
+    LOAD_HEAD,
     SUMMARY_HEAD,
     client_rows,
     dns_lines,
     fmt,
     html_table,
+    load_rows,
     md_table,
     summary_rows,
     timeline_html,
@@ -63,8 +66,12 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
           f"{data.get('probes', {}).get('count', '?')} probe rounds per client; "
           f"{data.get('timing', {}).get('total_s', '?')} s end to end. {variability_line(data)}", ""] \
         + dns_lines(data) + [""]
+    load = (data.get("load") or {}).get("summary")
     if tl:
         md += timeline_md(tl)
+    if load is not None:
+        md += ["## Load on the links", "", load_line(data), "", LOAD_NOTE, "",
+               md_table(LOAD_HEAD, load_rows(load)), ""]
     for phase in data["phases"]:
         md += [f"## Phase: {phase['name']}", "", "### Summary over client networks", "",
                md_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "",
@@ -85,6 +92,9 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
             f"<p>{html.escape(md[2 + len(hl)])}</p>", *[f"<p>{html.escape(x)}</p>" for x in dns_lines(data)]]
     if tl:
         body += timeline_html(tl)
+    if load is not None:
+        body += ["<h2>Load on the links</h2>", f"<p>{html.escape(load_line(data))}</p>",
+                 f"<p>{html.escape(LOAD_NOTE)}</p>", html_table(LOAD_HEAD, load_rows(load))]
     for phase in data["phases"]:
         body += [f"<h2>Phase: {html.escape(phase['name'])}</h2>", "<h3>Summary</h3>",
                  html_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "<h3>Per client network</h3>",
@@ -103,6 +113,18 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
                              f"{html.escape(data['scenario'])}</title><style>{style}</style></head>"
                              f"<body>{''.join(body)}</body></html>\n")
     return paths
+
+
+LOAD_NOTE = ("Each steering window the CDN's demand is laid on the routed paths (IPA by each "
+             "network's shares, the rest through the global prefix) and each link direction queues "
+             "as an M/M/1/K queue at its utilisation (docs/topology.md). The busiest 15 directions "
+             "over the windows in effect while the run measured; *IPA part*: the share of their "
+             "load that IPA steered.")
+
+
+def load_line(data: dict[str, Any]) -> str:
+    """One line on the load model (analysis/load.py)."""
+    return load_headline((data.get("load") or {}).get("summary"))
 
 
 def fault_lines(data: dict[str, Any]) -> list[str]:

@@ -27,6 +27,8 @@
  *   {"op":"vary","key":K,"mean_ms":M,"sd_ms":S,"tau_ms":T,"loss":L,"seed":N}  (vary.h; also
  *   a "vary" object in a spec entry) and {"op":"trace","key":K,"n":N}: the first N grid
  *   values of the line's queueing delay for its seed, as the engine computes them.
+ *   {"op":"load","key":K,"ms":M,"loss":L,"seed":N}: the load model's extra delay and drop
+ *   probability (model/load.py), on top of the rest; the process is not restarted.
  * SIGTERM/SIGINT: accept everything held, unbind, remove socket and ready file.
  */
 #define _GNU_SOURCE
@@ -83,6 +85,7 @@ typedef struct {
     uint64_t passed, dropped, overruns;
     int scheduled;                  /* its head is in the heap */
     vary_t vary;                    /* queueing delay and random loss (vary.h) */
+    load_t load;                    /* the load model's delay and loss (vary.h) */
 } line_t;
 
 static int nlines, nworkers = 1, stopping;
@@ -335,6 +338,10 @@ static int on_packet(struct nfq_q_handle *qh, struct nfgenmsg *m, struct nfq_dat
         if (vary_lose(&l->vary)) { nfq_set_verdict(qh, id, NF_DROP, 0, NULL); return 0; }
         delay += vary_queue_ns(&l->vary, now);
     }
+    if (l->load.ns || l->load.loss > 0) {
+        if (load_shed(&l->load)) { nfq_set_verdict(qh, id, NF_DROP, 0, NULL); return 0; }
+        delay += l->load.ns;
+    }
     if (delay == 0 && l->len == 0) {
         carry_put(key, now, stamp);       /* a zero-delay hop passes the schedule on */
         nfq_set_verdict(qh, id, NF_ACCEPT, 0, NULL); l->passed++; note_late(0); return 0;
@@ -471,10 +478,11 @@ static char *handle(const char *text) {
             if (kern) { char kv[128]; kernel_stats(l, kv, sizeof kv); snprintf(ks, sizeof ks, ", \"kernel\": %s", kv); }
             len += snprintf(r + len, cap - len,
                 "%s\"%s\": {\"delay_ms\": %.6f, \"passed\": %llu, \"dropped\": %llu, \"held\": %zu, "
-                "\"down\": %s, \"netns_pid\": %d, \"queue\": %d, \"overruns\": %llu, \"lost\": %llu%s}",
+                "\"down\": %s, \"netns_pid\": %d, \"queue\": %d, \"overruns\": %llu, \"lost\": %llu, \"shed\": %llu, \"load_ms\": %.6f%s}",
                 i ? ", " : "", l->key, l->delay_ns / 1e6, (unsigned long long)l->passed,
                 (unsigned long long)l->dropped, l->len, l->down ? "true" : "false", l->netns_pid,
-                l->queue, (unsigned long long)l->overruns, (unsigned long long)l->vary.lost, ks);
+                l->queue, (unsigned long long)l->overruns, (unsigned long long)l->vary.lost,
+                (unsigned long long)l->load.shed, l->load.ms, ks);
         }
         snprintf(r + len, cap - len, "}, \"engine\": \"native\", \"carried\": %llu, \"carry_misses\": %llu}",
                  (unsigned long long)__atomic_load_n(&carried, __ATOMIC_RELAXED),
@@ -490,7 +498,8 @@ static char *handle(const char *text) {
         if (!err) r = strdup("{\"ok\": true}");
         goto out;
     }
-    if (strcmp(op, "set") && strcmp(op, "down") && strcmp(op, "up") && strcmp(op, "vary") && strcmp(op, "trace")) {
+    if (strcmp(op, "set") && strcmp(op, "down") && strcmp(op, "up") && strcmp(op, "vary") && strcmp(op, "trace")
+        && strcmp(op, "load")) {
         snprintf(errbuf, sizeof errbuf, "unknown op '%s'", op); err = errbuf; goto out;
     }
     const char *key = json_str(json_get(m, "key"));
@@ -499,6 +508,13 @@ static char *handle(const char *text) {
     if (!strcmp(op, "vary")) {
         err = set_vary(l, m, errbuf, sizeof errbuf);
         if (!err) r = strdup("{\"ok\": true}");
+        goto out;
+    }
+    if (!strcmp(op, "load")) {
+        const char *why = load_set(&l->load, l->key, num_or(m, "ms", 0), num_or(m, "loss", 0),
+                                   (uint64_t)num_or(m, "seed", 1));
+        if (why) { snprintf(errbuf, sizeof errbuf, "queue '%s': %s", l->key, why); err = errbuf; }
+        else r = strdup("{\"ok\": true}");
         goto out;
     }
     if (!strcmp(op, "trace")) {

@@ -88,4 +88,27 @@ static int vary_lose(vary_t *v) {
     if (vary_uniform(v->s_loss, v->packets) < v->loss) { v->lost++; return 1; }
     return 0;
 }
+
+/* The load model's share of a line (model/load.py): a constant extra
+ * holding time and a drop probability, set each steering window without
+ * restarting the queueing process; its drops come from a third stream. */
+typedef struct {
+    double ms, loss;
+    uint64_t ns, s, packets, shed;
+} load_t;
+
+static const char *load_set(load_t *d, const char *key, double ms, double loss, uint64_t seed) {
+    if (!(ms >= 0 && ms <= 1000)) return "ms: 0 to 1000";
+    if (!(loss >= 0 && loss <= 1)) return "loss: 0 to 1";
+    d->ms = ms; d->loss = loss; d->ns = (uint64_t)llround(ms * 1e6);
+    d->s = vary_splitmix64(vary_splitmix64(seed ^ vary_fnv1a(key)) ^ 0x4C4F4144ull);
+    return NULL;
+}
+
+static int load_shed(load_t *d) {
+    if (d->loss <= 0) return 0;
+    d->packets++;
+    if (vary_uniform(d->s, d->packets) < d->loss) { d->shed++; return 1; }
+    return 0;
+}
 #endif

@@ -1,0 +1,100 @@
+"""The load model on a running lab: every steering window, the CDN's traffic
+(each network's demand by its shares) is laid on the routed paths and each
+link direction gets the queueing delay and loss its utilisation gives
+(model/load.py), applied by the link engine.
+
+Paths come from the FIBs (measure/paths.py) at the start and again in the
+two windows after every event (routes move while BGP converges); between
+events they stand. Each application is one entry of the load log, which the
+report summarises (analysis/load.py).
+"""
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Mapping, Optional
+
+from ..model.load import (
+    Effect,
+    Hop,
+    demand_flows,
+    effect,
+    offered,
+)
+from ..model.settings import Load
+from .paths import service_paths
+
+REWALK_WINDOWS = 2   # after an event: walk the paths again in this many applications
+
+
+class LoadModel:
+    def __init__(self, lab: Any, plan: Load) -> None:
+        self.lab, self.plan = lab, plan
+        topo = lab.topo
+        self.settings = topo.settings.load
+        self.demand = {a.id: a.demand_gbps for a in topo.clients()}
+        self.providers = list(lab.plan.services.provider_prefixes)
+        targets = lab.plan.services.scheme_targets()
+        self.targets = {"global": targets["global"],
+                        **{k: targets[f"provider:{k}"] for k in self.providers}}
+        self.capacity = capacities(lab)
+        self.paths: dict[tuple[str, str], tuple[list[Hop], list[Hop]]] = {}
+        self.rewalk = 1
+        self.log: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self.t0: Optional[float] = None  # event clock origin (wall), when known
+
+    def event_applied(self) -> None:
+        """Routes may move now: walk the paths again in the next applications."""
+        with self.lock:
+            self.rewalk = REWALK_WINDOWS
+
+    def apply(self, shares: Mapping[str, Mapping[str, float]], label: str = "") -> dict[str, Any]:
+        """Lay the demand on the paths by these shares and set every line's effect."""
+        with self.lock:
+            t_start = time.time()
+            walked = False
+            if self.rewalk > 0 or not self.paths:
+                self.paths = service_paths(self.lab, list(self.demand), self.targets)
+                self.rewalk, walked = max(0, self.rewalk - 1), True
+            flows = demand_flows(self.demand, shares, self.paths, self.plan.ipa_fraction,
+                                 self.settings.upstream_ratio, self.providers)
+            total = offered((r, h) for r, h, _ in flows)
+            by_ipa = offered((r, h) for r, h, s in flows if s == "ipa")
+            effects: dict[Hop, Effect] = {h: effect(g, self.capacity[h], self.settings)
+                                          for h, g in total.items() if h in self.capacity}
+            changed = self.lab.set_load({h: (round(e.delay_ms, 4), round(e.loss, 5))
+                                         for h, e in effects.items() if e.felt})
+            t = time.time()
+            entry = {"t_s": round(t - self.t0, 3) if self.t0 is not None else None, "label": label,
+                     "walked": walked, "lines_changed": changed, "apply_ms": round((t - t_start) * 1e3, 1),
+                     "unrouted": sorted(f"{c}>{k}" for c in self.demand for k in self.targets
+                                        if (c, k) not in self.paths),
+                     "links": {f"{a}>{b}": [round(g, 3), round(by_ipa.get((a, b), 0.0), 3),
+                                            round(e.rho, 4), round(e.delay_ms, 4), round(e.loss, 5)]
+                               for (a, b), e in effects.items() for g in (total[(a, b)],)}}
+            self.log.append(entry)
+            return entry
+
+    def section(self) -> dict[str, Any]:
+        """report.json's ``load``: the inputs and every application."""
+        return {"ipa_fraction": self.plan.ipa_fraction, "settings": self.settings.model_dump(),
+                "demand_gbps": {c: round(d, 3) for c, d in self.demand.items()},
+                "capacity_gbps": {f"{a}>{b}": c for (a, b), c in sorted(self.capacity.items())},
+                "fields": ["gbps", "ipa_gbps", "rho", "delay_ms", "loss"],
+                "log": self.log, "errors": self.errors}
+
+
+def capacities(lab: Any) -> dict[Hop, float]:
+    """Every link direction's capacity: the topology's links, and the LANs
+    (hosts to their routers) at the class default."""
+    topo = lab.topo
+    by_index = {lk.index: lk for lk in topo.links}
+    lan = topo.settings.load.class_capacity("lan")
+    out: dict[Hop, float] = {}
+    for node in lab.plan.nodes.values():
+        for intf in node.interfaces:
+            lk = by_index.get(intf.link) if intf.link is not None else None
+            out[(intf.node, intf.peer_node)] = lk.capacity_gbps if lk is not None else lan
+    return out
