@@ -19,10 +19,8 @@ def summarize(section: Optional[dict[str, Any]], since_s: Optional[float] = None
     """Per link direction over the applications from ``since_s`` on (None: all)."""
     if not section:
         return None
-    every = section.get("log", [])
-    # the opening application (shares not yet measured) counts only when alone
-    log = [e for e in every if not (e.get("label", "").startswith("start") and len(every) > 1)
-           and (since_s is None or e.get("t_s") is None or e["t_s"] >= since_s - 1e-9)]
+    log = [e for e in section.get("log", [])
+           if since_s is None or e.get("t_s") is None or e["t_s"] >= since_s - 1e-9]
     if not log:
         return {"links": [], "hot": [], "applications": 0, "demand_gbps": _total(section)}
     per: dict[str, list[list[float]]] = {}

@@ -49,6 +49,15 @@ def run(args: argparse.Namespace) -> int:
         t2.add_row(c, f"{_num(g['rtt_a'])} ({g['pop_a']}) → {_num(g['rtt_b'])} ({g['pop_b']})",
                    _delta(g["delta"]), f"{_num(i['rtt_a'])} → {_num(i['rtt_b'])}", _delta(i["delta"]))
     out.print(t2)
+    if res["load"]:
+        t3 = Table(title="link directions at 50 % or more in either run (peak over the run)")
+        for col in ("link", "util. A", "util. B", "+ms A", "+ms B", "loss A", "loss B"):
+            t3.add_column(col, justify="left" if col == "link" else "right")
+        for r in res["load"]:
+            t3.add_row(r["link"].replace(">", " → "), _num(r["peak_rho_a"], True), _num(r["peak_rho_b"], True),
+                       _num(r["peak_delay_ms_a"]), _num(r["peak_delay_ms_b"]),
+                       _num(r["peak_loss_a"], True), _num(r["peak_loss_b"], True))
+        out.print(t3)
     return 0
 
 

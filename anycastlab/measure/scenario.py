@@ -57,15 +57,13 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         cpu0, own0, wall0 = cpu_by_kind(lab.record.daemons()), time.process_time(), time.time()
         watch = DaemonWatch(lab.record, lab.expected_exits, on_fault).start()
         load = LoadModel(lab, scn.load) if scn.load is not None else None
-        if load is not None:
-            load.apply({}, "start: IPA split equally until measured")
         if scn.timeline:
             from .timeline import run_timeline
 
             rows, stats, extra = run_timeline(lab, scn, out, progress, load)
         else:
             if load is not None:
-                rank_under_load(lab, scn, out, load, progress)
+                rank_then_load(lab, scn, out, load, progress)
             rows, stats = run_probes(lab, scn.probes, out / "samples.csv", progress)
             extra = {}
             if scn.dns is not None and lab.zone is not None:
@@ -123,12 +121,12 @@ def measured_shares(scn: Scenario, providers: list[str], rows: list[dict[str, An
     return {c: v["ipa_model"]["shares"] for c, v in measured.items() if v["ipa_model"]["shares"]}
 
 
-def rank_under_load(lab: Lab, scn: Scenario, out: Path, load: LoadModel,
-                    progress: Optional[Progress]) -> None:
+def rank_then_load(lab: Lab, scn: Scenario, out: Path, load: LoadModel,
+                   progress: Optional[Progress]) -> None:
     """At rest with the load model: one steering step before measuring. A
-    ranking pass of probe rounds (samples-ranking.csv, not reported) gives
-    the shares; the load they put on the links is in place when the
-    measured rounds start."""
+    ranking pass of probe rounds on the idle links (samples-ranking.csv, not
+    reported) gives the shares; the traffic they send is on the links when
+    the measured rounds start."""
     rows, _ = run_probes(lab, scn.probes, out / "samples-ranking.csv", progress)
     load.apply(measured_shares(scn, list(lab.plan.services.provider_prefixes), rows),
                "at rest: shares of the ranking rounds")

@@ -106,13 +106,15 @@ def effect(load_gbps: float, capacity_gbps: float, s: LoadSettings) -> Effect:
     return Effect(rho, min(delay, s.buffer_ms), min(1.0, pk))
 
 
-def client_demand(explicit: Optional[float], population_m: Optional[float], s: LoadSettings
-                  ) -> tuple[float, str]:
-    """A client network's demand and where it comes from (for ``check``)."""
+def client_demand(explicit: Optional[float], population_m: Optional[float], s: LoadSettings,
+                  sharing: int = 1) -> tuple[float, str]:
+    """A client network's demand and where it comes from (for ``check``): its
+    own ``demand_gbps``, else its city's population shared by the ``sharing``
+    client networks of the city that set none, else the default."""
     if explicit is not None:
         return float(explicit), "file"
     if population_m is not None:
-        return population_m * s.gbps_per_million, "population"
+        return population_m * s.gbps_per_million / max(1, sharing), "population"
     return s.default_demand_gbps, "default"
 
 

@@ -178,8 +178,10 @@ def build_topology(spec: TopologySpec, src: YamlSource, lost: Optional[Salvage] 
         demand, source = 0.0, ""
         if a.role == "client":
             home = cities.get(a.cities[0])
+            sharing = sum(1 for b in spec.ases if b is not None and b.role == "client"
+                          and b.cities[:1] == a.cities[:1] and b.demand_gbps is None) or 1
             demand, source = client_demand(a.demand_gbps, home.population_m if home else None,
-                                           spec.settings.load)
+                                           spec.settings.load, sharing)
         ases[a.id] = AS(a.id, a.asn, a.name, a.role, tuple(a.cities), i + 1, demand, source)
         asns[a.asn] = a.id
 

@@ -39,4 +39,19 @@ def compare(a: dict[str, Any], b: dict[str, Any], phase: int = 0) -> dict[str, A
                   "phase": pa["name"]},
             "b": {"report": b["_path"], "scenario": b["scenario"], "topology": b["topology"],
                   "phase": pb["name"]},
-            "summary": summary, "clients": clients}
+            "summary": summary, "clients": clients, "load": compare_load(a, b)}
+
+
+def compare_load(a: dict[str, Any], b: dict[str, Any], threshold: float = 0.5) -> list[dict[str, Any]]:
+    """Link directions at or above ``threshold`` utilisation in either run:
+    peak utilisation, added delay and loss in A and in B (analysis/load.py)."""
+    la = {r["link"]: r for r in ((a.get("load") or {}).get("summary") or {}).get("links", [])}
+    lb = {r["link"]: r for r in ((b.get("load") or {}).get("summary") or {}).get("links", [])}
+    rows = []
+    for link in set(la) | set(lb):
+        ra, rb = la.get(link, {}), lb.get(link, {})
+        if max(ra.get("peak_rho", 0), rb.get("peak_rho", 0)) < threshold:
+            continue
+        rows.append({"link": link, **{f"{k}_{side}": r.get(k) for side, r in (("a", ra), ("b", rb))
+                                      for k in ("peak_rho", "peak_delay_ms", "peak_loss")}})
+    return sorted(rows, key=lambda r: -max(r["peak_rho_a"] or 0, r["peak_rho_b"] or 0))

@@ -187,7 +187,29 @@ def test_handle_ops(shaper: Shaper) -> None:
     assert not shaper.queues["k"].line.down
 
 
+def test_the_load_op_adds_delay_and_sheds_without_restarting_the_queue(shaper: Shaper) -> None:
+    line = shaper.queues["k"].line
+    assert shaper.handle({"op": "vary", "key": "k", "mean_ms": 2.0, "sd_ms": 1.0, "seed": 3})["ok"]
+    process = line.vary
+    assert shaper.handle({"op": "load", "key": "k", "ms": 3.0, "loss": 0.0, "seed": 3}) == {"ok": True}
+    assert line.vary is process  # the queueing process runs on
+    sched, log = Scheduler(), []
+    line.vary = None
+    sched.offer(line, FakePacket(0, log), 10.0)
+    assert sched.next_deadline() == pytest.approx(10.0 + 0.004 + 0.003)
+    assert shaper.handle({"op": "load", "key": "k", "ms": 0.0, "loss": 0.5, "seed": 3})["ok"]
+    pkts = [FakePacket(i, log) for i in range(400)]
+    for p in pkts:
+        sched.offer(line, p, 10.0)
+    st = shaper.handle({"op": "stats"})["queues"]["k"]
+    assert 150 < st["shed"] < 250 and st["load_ms"] == 0.0
+    assert sum(p.verdict == "drop" for p in pkts) == st["shed"]
+
+
 @pytest.mark.parametrize("msg, match", [
+    ({"op": "load", "key": "k", "ms": -1}, "ms: 0 to 1000"),
+    ({"op": "load", "key": "k", "ms": 1, "loss": 1.5}, "loss: 0 to 1"),
+    ({"op": "load", "key": "k", "ms": 1, "seed": "x"}, "seed"),
     ({"op": "set", "key": "nope", "delay_ms": 1}, "unknown key"),
     ({"op": "down"}, "unknown key"),
     ({"op": "set", "key": "k", "delay_ms": -3}, "negative"),
