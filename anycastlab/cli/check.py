@@ -36,11 +36,15 @@ def check_scenario(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps({"scenario": scn.name, "file": str(scn.path), "topology": scn.topology.name,
                           "duration_s": scn.duration_s,
+                          "load": None if scn.load is None else {"ipa_fraction": scn.load.ipa_fraction},
                           "phases": [{"name": p.name, "duration_s": p.duration_s,
                                       "events": [{"at_s": e.at_s, "label": e.label} for e in p.events]}
                                      for p in scn.timeline]}, indent=2))
         return 0
     out.print(f"[bold]{scn.name}[/bold] ({escape(str(scn.path))}): valid scenario on {scn.topology.name}")
+    out.print("  load: " + ("none (load: false)" if scn.load is None else
+                            f"the CDN's demand on the links, {scn.load.ipa_fraction:.0%} of it under IPA, "
+                            f"steering cap {scn.steering.cap:g}, floor {scn.steering.floor:g}"))
     if scn.timeline:
         offset = 0.0
         for p in scn.timeline:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -100,7 +100,15 @@ class PhaseSpec(_Strict):
 
 
 class LoadSpec(_Strict):
+    """``load: false`` (no load model), ``load: true`` or ``{ipa_fraction: F}``."""
+
+    enabled: bool = True
     ipa_fraction: float = Field(0.5, ge=0, le=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_bool(cls, v: Any) -> Any:
+        return {"enabled": v} if isinstance(v, bool) else v
 
 
 class ScenarioSpec(_Strict):
@@ -110,7 +118,7 @@ class ScenarioSpec(_Strict):
     links: Literal["auto", "netem", "userspace"] = "auto"
     seed: int = Field(1, ge=0, le=2 ** 32 - 1)  # of the links' variability (docs/topology.md)
     variability: bool = True                    # false: the topology's variability is not applied
-    load: Union[bool, LoadSpec] = True          # false: no load model (docs/topology.md)
+    load: LoadSpec = LoadSpec()                 # false: no load model (docs/topology.md)
     probes: ProbeSpec = ProbeSpec()
     steering: SteeringSpec = SteeringSpec()
     dns: DnsSpec = DnsSpec()
@@ -260,10 +268,8 @@ def load_scenario(name: str, topology_override: Optional[str] = None, *,
                     _load(spec.load) if load is None or load else None)
 
 
-def _load(spec: "bool | LoadSpec") -> Optional[Load]:
-    if spec is False:
-        return None
-    return Load(spec.ipa_fraction) if isinstance(spec, LoadSpec) else Load()
+def _load(spec: LoadSpec) -> Optional[Load]:
+    return Load(spec.ipa_fraction) if spec.enabled else None
 
 
 def _timeline(spec: ScenarioSpec, src: YamlSource, topo: Topology,

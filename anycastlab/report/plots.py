@@ -120,3 +120,33 @@ def wan_heatmap(phase: dict[str, Any], providers: list[str], out: Path, title: s
     ax.set_title(f"{title}\nWAN score per client network and provider (and IPA share)", fontsize=10)
     fig.tight_layout()
     return save(fig, out, 110)
+
+
+def load_plot(load: dict[str, Any], out: Path, title: str, top: int = 12) -> Path:
+    """The busiest link directions (analysis/load.py). At rest: peak and mean
+    utilisation as bars; through a timeline: utilisation per window of the
+    busiest, so steering and load can be seen moving together."""
+    summary = load["summary"]
+    rows = summary["links"][:top]
+    timed = [e for e in load.get("log", []) if e.get("t_s") is not None]
+    fig, ax = plt.subplots(figsize=(9, 5))
+    if len(timed) > 2:
+        for r in rows[:6]:
+            ts = [e["t_s"] for e in timed]
+            ax.step(ts, [(e["links"].get(r["link"]) or [0, 0, 0])[2] * 100 for e in timed], where="post",
+                    label=r["link"].replace(">", " → "))
+        ax.set_xlabel("time (s, event clock; each value holds for one steering window)")
+        ax.set_ylabel("utilisation (%)")
+        ax.legend(fontsize=8, loc="upper left")
+    else:
+        names = [r["link"].replace(">", " → ") for r in rows][::-1]
+        ax.barh(names, [r["peak_rho"] * 100 for r in rows][::-1], color="#d62728", alpha=0.35, label="peak")
+        ax.barh(names, [r["mean_rho"] * 100 for r in rows][::-1], color="#1f77b4", alpha=0.8, label="mean")
+        ax.set_xlabel("utilisation (%)")
+        ax.tick_params(axis="y", labelsize=8)
+        ax.legend(fontsize=8, loc="lower right")
+    for x, style in ((80, ":"), (100, "--")):
+        (ax.axhline if len(timed) > 2 else ax.axvline)(x, color="grey", linestyle=style, linewidth=1)
+    ax.set_title(f"{title}: busiest link directions (dotted: hot, 80 %; dashed: capacity)", fontsize=10)
+    fig.tight_layout()
+    return save(fig, out)

@@ -49,6 +49,9 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
         images.append(("Loss windows", timeplots.loss_strip(tl, folder / "loss.png", name)))
         images.append(("IPA shares over time",
                        timeplots.shares_over_time(tl, providers, folder / "shares.png", name)))
+    if (data.get("load") or {}).get("summary", {}).get("links"):
+        images.append(("Load on the links", plots.load_plot(data["load"], folder / "load.png",
+                                                            f"{data['scenario']} on {data['topology']}")))
     for phase in data["phases"]:
         tag = "" if len(data["phases"]) == 1 else f"-{phase['name']}"
         title = f"{data['scenario']} on {data['topology']}: {phase['name']}"

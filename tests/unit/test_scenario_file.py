@@ -26,6 +26,7 @@ def test_baseline_loads():
     (("floor: 0.02 ", "floor: 0.95 "), "floor 0.95 is above cap 0.9", "steering"),
     (("concurrency: 4 ", "udp: false\n  concurrency: 4 "), "udp must stay true", "probes"),
     (("steering:", "schemes: [global, anycast]\nsteering:"), "Input should be", "schemes[1]"),
+    (("steering:", "load: {ipa_fraction: 1.5}\nsteering:"), "less than or equal to 1", "load.ipa_fraction"),
 ])
 def test_rejections_name_file_key_and_fix(tmp_path, change, fragment, key):
     p = tmp_path / "s.yaml"
@@ -35,6 +36,20 @@ def test_rejections_name_file_key_and_fix(tmp_path, change, fragment, key):
     err = info.value
     assert fragment in str(err) and err.key == key and err.fix and err.file == str(p)
     assert err.line is not None
+
+
+def test_load_is_on_unless_switched_off(tmp_path):
+    assert load_scenario("baseline").load.ipa_fraction == 0.5
+    assert load_scenario("baseline", load=False).load is None
+    p = tmp_path / "s.yaml"
+    p.write_text(BASELINE.replace("steering:", "load: false\nsteering:"))
+    assert load_scenario(str(p)).load is None
+    p.write_text(BASELINE.replace("steering:", "load: {ipa_fraction: 0.25}\nsteering:"))
+    assert load_scenario(str(p)).load.ipa_fraction == 0.25
+    p.write_text(BASELINE.replace("steering:", "load: {ipa_fraction: 0.25, enabled: false}\nsteering:"))
+    assert load_scenario(str(p)).load is None
+    allin = load_scenario("all-in")
+    assert allin.steering.cap == 1.0 and allin.steering.floor == 0.0
 
 
 def test_topology_option_takes_a_path_or_a_name(tmp_path):
