@@ -14,12 +14,15 @@ import subprocess
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from ..config import bird
 from ..errors import LabError
 from ..model.addressing import AddressPlan, Interface, plan_addresses
 from ..model.variability import Variability
+
+if TYPE_CHECKING:
+    from .routes import RouteReader
 from ..model.settings import DnsSettings, Health
 from ..model.topology import Topology
 from .bird import Birds
@@ -290,6 +293,13 @@ class Lab:
         for intf in self._pair(a, b):
             want = v if v is not None else (intf.vary if self.variability else None)
             self.backend.set_variability(intf, want or Variability())
+
+    def routes(self) -> "RouteReader":
+        """Route lookups in the nodes' namespaces over netlink (lab/routes.py);
+        use it in one thread, in a ``with`` block."""
+        from .routes import RouteReader
+
+        return RouteReader(self.netns_pid)
 
     def set_load(self, effects: dict[tuple[str, str], tuple[float, float]]) -> int:
         """Give each link direction (node, next node) the load model's queueing

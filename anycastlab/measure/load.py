@@ -4,8 +4,11 @@ link direction gets the queueing delay and loss its utilisation gives
 (model/load.py), applied by the link engine.
 
 Paths come from the FIBs (measure/paths.py) at the start and again in the
-two windows after every event (routes move while BGP converges); between
-events they stand. Each application is one entry of the load log, which the
+two windows after every event that may move routes (a cut, a PoP or a
+provider going, a depeering: routes move while BGP converges); otherwise
+they stand. A walk spawns a few hundred short processes (about 1 s on
+world at rest, 3-5 s while a timeline's probes run), which is why it is
+not repeated every window. Each application is one entry of the load log, which the
 report summarises (analysis/load.py).
 """
 from __future__ import annotations

@@ -71,7 +71,7 @@ def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = No
                 _wait_until(t0 + offset + ev.at_s, step, progress, t0 + offset, ph.duration_s)
                 t_apply = time.time()
                 events.apply(lab, ev)
-                if load is not None:
+                if load is not None and events.moves_routes(ev.kind):
                     load.event_applied()
                 log.append({"phase": ph.name, "planned_s": round(offset + ev.at_s, 3),
                             "t_s": round(t_apply - t0, 3),

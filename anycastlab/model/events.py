@@ -59,6 +59,7 @@ class Kind:
     names: ClassVar[tuple[str, ...]] = ()
     keys: ClassVar[frozenset[str]] = frozenset()  # beyond kind and at_s
     needs: ClassVar[Optional[str]] = None           # 'dns': only with DNS steering
+    moves_routes: ClassVar[bool] = False             # may change routes (the load model re-reads paths)
 
     def resolve(self, kind: str, at: float, raw: dict[str, Any], topo: Topology,
                 providers: list[str]) -> Event | EventError:
@@ -70,6 +71,7 @@ class Kind:
 
 class LinkKind(Kind):
     names = ("cut", "restore")
+    moves_routes = True
     keys = frozenset({"links", "between"})
 
     def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
@@ -169,6 +171,7 @@ class CongestKind(Kind):
 
 class PopKind(Kind):
     names = ("pop-down", "pop-up")
+    moves_routes = True
     keys = frozenset({"pop", "mode"})
     MODES = ("withdraw", "responder")
 
@@ -191,6 +194,7 @@ class PopKind(Kind):
 
 class ProviderKind(Kind):
     names = ("provider-down", "provider-up")
+    moves_routes = True
     keys = frozenset({"provider"})
 
     def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
@@ -206,6 +210,7 @@ class ProviderKind(Kind):
 
 class PeeringKind(Kind):
     names = ("depeer", "repeer")
+    moves_routes = True
     keys = frozenset({"ases"})
 
     def resolve(self, kind, at, raw, topo, providers):  # type: ignore[no-untyped-def]
@@ -274,6 +279,11 @@ def resolve(raw: dict[str, Any], topo: Topology, providers: list[str]) -> Event 
 def needs(kind: str) -> Optional[str]:
     """What an event kind needs beyond a lab (e.g. 'dns': DNS steering on)."""
     return REGISTRY[kind].needs
+
+
+def moves_routes(kind: str) -> bool:
+    """Whether an event of this kind may change which paths traffic takes."""
+    return REGISTRY[kind].moves_routes
 
 
 def apply(lab: Any, ev: Event) -> None:

@@ -64,3 +64,10 @@ def test_congest_and_decongest(tiny):
     assert "congest c1-nyc–tra-nyc" in ev.label
     back = resolve({"kind": "decongest", "link": ["c1-nyc", "tra-nyc"]}, tiny, PROVIDERS)
     assert isinstance(back, Event) and back.variability is None
+
+
+def test_only_route_changing_events_make_the_load_model_reread_paths():
+    from anycastlab.model.events import moves_routes
+
+    assert all(moves_routes(k) for k in ("cut", "restore", "pop-down", "provider-up", "depeer"))
+    assert not any(moves_routes(k) for k in ("congest", "decongest", "latency", "dns-down"))

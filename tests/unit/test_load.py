@@ -10,7 +10,7 @@ import pytest
 
 from anycastlab.analysis.load import headline, summarize
 from anycastlab.errors import InputError, TopologyError
-from anycastlab.measure.paths import parse_answer
+from anycastlab.measure.paths import Walk, walk
 from anycastlab.model.load import (
     LoadSettings,
     client_demand,
@@ -183,13 +183,47 @@ def test_the_load_draws_are_seeded_and_keep_their_stream() -> None:
         LoadDraw(1.0, 1.5, 1, "k")
 
 
-def test_route_get_answers_are_parsed_with_their_key() -> None:
-    fwd = parse_answer("198.18.0.1 via 10.1.0.2 dev r1-e0 src 10.1.0.1 uid 0 \\    cache ")
-    assert fwd == (("198.18.0.1", None, None), "unicast", "r1-e0")
-    back = parse_answer("10.4.1.130 from 198.18.1.1 via 10.2.0.1 dev e-nyc-e0 table 101 \\    "
-                        "cache iif cdn-nyc-e1 ")
-    assert back == (("10.4.1.130", "198.18.1.1", "cdn-nyc-e1"), "unicast", "e-nyc-e0")
-    assert parse_answer("local 198.18.0.1 dev lo table local src 198.18.0.1 uid 0 \\    cache <local> ")[1] == "local"
+class FakeReader:
+    """A FIB per node: (dst, src, iif) -> (kind, device), None matching anything."""
+
+    def __init__(self, fib: dict) -> None:
+        self.fib, self.asked = fib, []
+
+    def get(self, node, dst, src=None, iif=None):
+        self.asked.append((node, dst, src, iif))
+        for (d, s, i), ans in self.fib.get(node, {}).items():
+            if d == dst and s in (None, src) and i in (None, iif):
+                return ans
+        return "none", None
+
+
+def _plan():
+    from types import SimpleNamespace as NS
+
+    def intf(node, name, peer, peer_name):
+        return NS(node=node, name=name, peer_node=peer, peer_intf=peer_name)
+    links = [("h", "h-e0", "r", "r-e0"), ("r", "r-e1", "e", "e-e0")]
+    nodes: dict = {}
+    for a, an, b, bn in links:
+        nodes.setdefault(a, []).append(intf(a, an, b, bn))
+        nodes.setdefault(b, []).append(intf(b, bn, a, an))
+    plan = NS(nodes={n: NS(interfaces=v) for n, v in nodes.items()})
+    plan.interface = lambda a, b: next(i for i in plan.nodes[a].interfaces if i.peer_node == b)
+    return plan
+
+
+def test_a_walk_follows_the_fibs_and_passes_the_arrival_interface():
+    plan = _plan()
+    reader = FakeReader({"h": {("S", None, None): ("unicast", "h-e0"), ("C", "S", None): ("local", None)},
+                         "r": {("S", None, None): ("unicast", "r-e1"), ("C", "S", "r-e1"): ("unicast", "r-e0")},
+                         "e": {("S", None, None): ("local", None), ("C", "S", None): ("unicast", "e-e0")}})
+    fwd = walk(reader, plan, Walk("h", "S"))
+    assert fwd.hops == [("h", "r"), ("r", "e")] and fwd.end == "e"
+    back = walk(reader, plan, Walk("e", "C", src="S"))
+    assert back.hops == [("e", "r"), ("r", "h")] and back.end == "h"
+    assert ("r", "C", "S", "r-e1") in reader.asked  # looked up as a packet forwarded in from e
+    lost = walk(FakeReader({"h": {("S", None, None): ("unicast", "h-e0")}}), plan, Walk("h", "S"))
+    assert lost.end == "" and lost.hops == [("h", "r")]
 
 
 def test_the_summary_counts_windows_in_effect_and_names_hot_links() -> None:
