@@ -22,6 +22,7 @@ import math
 from collections import Counter, defaultdict
 from typing import Any, Iterable, Optional
 
+from . import requests
 from ..model.schemes import KEYS
 from ..model.schemes import get as get_scheme
 from ..model.settings import Steering
@@ -248,9 +249,15 @@ def analyse(topo: Topology, providers: list[str], rows: list[dict[str, Any]],
     for r in rows:
         per[r["client"]].append(r)
     addr_provider = {a: k for k, a in provider_addresses(plan_addresses(topo)).items()}
-    clients = {}
+    clients, reqs = {}, {}
     for a in topo.clients():
         clients[a.id] = analyse_client(per.get(a.id, []), providers, list(topo.cdn.cities),
                                        floor_rtt(topo, a.cities[0]), steering, addr_provider)
         clients[a.id]["city"] = a.cities[0]
-    return {"clients": clients, "summary": summarize(clients)}
+        clients[a.id]["demand_gbps"] = round(a.demand_gbps, 3)
+        reqs[a.id] = requests.client_requests(per.get(a.id, []), clients[a.id], a.demand_gbps)
+    summary = summarize(clients)
+    over = requests.summarize(reqs, {c: v["optimal"]["pop"] for c, v in clients.items()})
+    for scheme, v in summary.items():
+        v["requests"] = over.get(scheme)
+    return {"clients": clients, "summary": summary}

@@ -29,13 +29,13 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps(res, indent=2))
         return 0
     table = Table(title=f"summary: A = {res['a']['report']}\n          B = {res['b']['report']}")
-    for col in ("scheme", "median A", "median B", "Δ", "p90 A", "p90 B", "Δ", "off-optimal A", "B"):
+    for col in ("scheme", "median A", "median B", "Δ", "p90 A", "p90 B", "Δ", "off-optimal A", "B"):  # over requests
         table.add_column(col, justify="left" if col == "scheme" else "right")
     for scheme, m in res["summary"].items():
         table.add_row(scheme, _num(m["median_rtt_ms"]["a"]), _num(m["median_rtt_ms"]["b"]),
                       _delta(m["median_rtt_ms"]["delta"]), _num(m["p90_rtt_ms"]["a"]),
                       _num(m["p90_rtt_ms"]["b"]), _delta(m["p90_rtt_ms"]["delta"]),
-                      _num(m["suboptimal_share"]["a"], True), _num(m["suboptimal_share"]["b"], True))
+                      _num(m["off_optimal_share"]["a"], True), _num(m["off_optimal_share"]["b"], True))
     out.print(table)
     changed = {c: r for c, r in res["clients"].items() if r.get("changed") or r.get("only_in")}
     t2 = Table(title=f"client networks that changed ({len(changed)} of {len(res['clients'])})")

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from ..analysis.requests import headline
 from ..model.schemes import COMPARED
 
-METRICS = ("median_rtt_ms", "p90_rtt_ms", "p99_rtt_ms", "mean_rtt_ms", "suboptimal_share")
+METRICS = ("median_rtt_ms", "p90_rtt_ms", "p99_rtt_ms", "mean_rtt_ms", "off_optimal_share")
 
 
 def _d(a: Optional[float], b: Optional[float]) -> Optional[float]:
@@ -15,8 +16,8 @@ def _d(a: Optional[float], b: Optional[float]) -> Optional[float]:
 def compare(a: dict[str, Any], b: dict[str, Any], phase: int = 0) -> dict[str, Any]:
     pa, pb = a["phases"][min(phase, len(a["phases"]) - 1)], b["phases"][min(phase, len(b["phases"]) - 1)]
     summary = {}
-    for scheme, sa in pa["summary"].items():
-        sb = pb["summary"].get(scheme, {})
+    for scheme, ea in pa["summary"].items():  # over requests (analysis/requests.py)
+        sa, sb = headline(ea), headline(pb["summary"].get(scheme, {}))
         summary[scheme] = {m: {"a": sa.get(m), "b": sb.get(m), "delta": _d(sa.get(m), sb.get(m))}
                            for m in METRICS}
     clients = {}

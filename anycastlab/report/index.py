@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ..analysis.requests import headline
 from ..errors import InputError
 from .tables import fmt
 
@@ -40,8 +41,8 @@ def _entry(folder: Path, data: dict[str, Any]) -> dict[str, Any]:
     return {"folder": folder.name, "scenario": data["scenario"], "topology": data["topology"],
             "description": data.get("description", ""), "created": data["created"],
             "phase": data["phases"][0]["name"],
-            "global": (first["global"]["median_rtt_ms"], first["global"]["p90_rtt_ms"]),
-            "ipa": (first["ipa"]["median_rtt_ms"], first["ipa"]["p90_rtt_ms"]),
+            "global": (headline(first["global"])["median_rtt_ms"], headline(first["global"])["p90_rtt_ms"]),
+            "ipa": (headline(first["ipa"])["median_rtt_ms"], headline(first["ipa"])["p90_rtt_ms"]),
             "events": ev_lines}
 
 

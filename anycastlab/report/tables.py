@@ -21,24 +21,29 @@ def fmt(x: Any, fmt: str = "{:.1f}") -> str:
 
 def summary_rows(phase: dict[str, Any], short: bool = False,
                  schemes: Optional[list[str]] = None) -> list[list[str]]:
+    """Per scheme: the distribution over requests (analysis/requests.py; a report
+    written before it has the distribution over networks there), then the
+    median network, inflation and spread."""
     rows = []
     for key, label in SUMMARY_ROWS:
         if key not in phase["summary"] or (schemes is not None and BY_KEY[key].family not in schemes):
             continue
         label = SHORT[key] if short else label
         s = phase["summary"][key]
-        rows.append([label, fmt(s["median_rtt_ms"]), fmt(s["p90_rtt_ms"]), fmt(s["p99_rtt_ms"]),
-                     fmt(s["mean_rtt_ms"]), fmt(s["suboptimal_share"], "{:.0%}"),
-                     fmt(s.get("inflation_median_ms")), fmt(s.get("inflation_p90_ms")),
-                     fmt(s.get("iqr_median_ms"))])
+        q = s.get("requests") or {}
+        head = q or s
+        off = q.get("off_optimal_share") if q else s.get("suboptimal_share")
+        rows.append([label, fmt(head["median_rtt_ms"]), fmt(head["p90_rtt_ms"]), fmt(head["p99_rtt_ms"]),
+                     fmt(head["mean_rtt_ms"]), fmt(q.get("lost_share"), "{:.1%}"), fmt(off, "{:.0%}"),
+                     fmt(s["median_rtt_ms"]), fmt(s.get("inflation_median_ms")), fmt(s.get("iqr_median_ms"))])
     return rows
 
 
-SUMMARY_HEAD = ["scheme", "median ms", "p90 ms", "p99 ms", "mean ms", "off optimal PoP",
-                "inflation median ms", "inflation p90 ms", "spread (IQR) ms"]
+SUMMARY_HEAD = ["scheme", "median ms", "p90 ms", "p99 ms", "mean ms", "lost", "traffic off optimal PoP",
+                "median network ms", "inflation median ms", "spread (IQR) ms"]
 
 
-SUMMARY_HEAD_SHORT = ["scheme", "median", "p90", "p99", "mean", "off-opt", "infl.med", "infl.p90", "IQR"]
+SUMMARY_HEAD_SHORT = ["scheme", "median", "p90", "p99", "mean", "lost", "off-opt", "net.med", "infl.med", "IQR"]
 
 
 def client_rows(phase: dict[str, Any], providers: list[str]) -> list[list[str]]:

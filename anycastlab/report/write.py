@@ -14,6 +14,7 @@ from typing import Any
 
 from ..analysis.health import headline
 from ..analysis.load import headline as load_headline
+from ..analysis.requests import WEIGHTING
 from . import plots, timeplots
 from .schema import validate
 from .tables import (
@@ -76,14 +77,9 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
         md += ["## Load on the links", "", load_line(data), "", LOAD_NOTE, "",
                md_table(LOAD_HEAD, load_rows(load)), ""]
     for phase in data["phases"]:
-        md += [f"## Phase: {phase['name']}", "", "### Summary over client networks", "",
+        md += [f"## Phase: {phase['name']}", "", "### Summary", "",
                md_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "",
-               "RTTs are medians of UDP probes to the PoP responders (IPA: to the addresses DNS "
-               "answered; IPA model: share-weighted over its providers); *off optimal PoP* is the share of client networks reaching a "
-               "PoP other than their lowest-RTT unicast PoP (IPA: through its top provider; "
-               f"share of IPA traffic off optimal: "
-               f"{fmt(phase['summary']['ipa'].get('suboptimal_traffic_share'), '{:.0%}')}); "
-               "*inflation* is RTT minus optimal RTT.", "",
+               summary_note(phase), "",
                "### Per client network", "", md_table(CLIENT_HEAD, client_rows(phase, providers)), ""]
     md += ["## Plots", ""] + [f"![{label}]({p.name})" for label, p in images] + [""]
     paths["md"] = folder / "report.md"
@@ -100,7 +96,8 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
                  f"<p>{html.escape(LOAD_NOTE)}</p>", html_table(LOAD_HEAD, load_rows(load))]
     for phase in data["phases"]:
         body += [f"<h2>Phase: {html.escape(phase['name'])}</h2>", "<h3>Summary</h3>",
-                 html_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "<h3>Per client network</h3>",
+                 html_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])),
+                 f"<p>{html.escape(summary_note(phase))}</p>", "<h3>Per client network</h3>",
                  html_table(CLIENT_HEAD, client_rows(phase, providers))]
     for label, p in images:
         b64 = base64.b64encode(p.read_bytes()).decode()
@@ -116,6 +113,18 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
                              f"{html.escape(data['scenario'])}</title><style>{style}</style></head>"
                              f"<body>{''.join(body)}</body></html>\n")
     return paths
+
+
+def summary_note(phase: dict[str, Any]) -> str:
+    """How the summary is weighted, in one sentence, and what its columns mean."""
+    over_requests = any(v.get("requests") for v in phase["summary"].values())
+    return ((WEIGHTING if over_requests else "Percentiles are over client networks (a report written "
+             "before requests were weighted).") +
+            " RTTs are UDP probes to the PoP responders (IPA: to the addresses DNS answered; IPA model: "
+            "each provider by its share); *traffic off optimal PoP* is the share of requests reaching a "
+            "PoP other than their network's lowest-RTT unicast PoP; *median network* is the median over "
+            "client networks of each network's median RTT; *inflation* is a network's RTT minus its "
+            "optimal RTT.")
 
 
 LOAD_NOTE = ("Each steering window the CDN's demand is laid on the routed paths (IPA by each "
