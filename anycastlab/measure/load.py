@@ -48,6 +48,14 @@ class LoadModel:
         self.lock = threading.Lock()
         self.t0: Optional[float] = None  # event clock origin (wall), when known
 
+    def read_paths(self) -> None:
+        """Read every path now, before the probes start: the walk's burst of
+        route lookups then never overlaps a measurement unless an event
+        moved routes."""
+        with self.lock:
+            self.paths = service_paths(self.lab, list(self.demand), self.targets)
+            self.rewalk = 0
+
     def event_applied(self) -> None:
         """Routes may move now: walk the paths again in the next applications."""
         with self.lock:

@@ -57,6 +57,10 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         cpu0, own0, wall0 = cpu_by_kind(lab.record.daemons()), time.process_time(), time.time()
         watch = DaemonWatch(lab.record, lab.expected_exits, on_fault).start()
         load = LoadModel(lab, scn.load) if scn.load is not None else None
+        if load is not None:
+            if progress:
+                progress("reading the routed paths", 0, 1)
+            load.read_paths()
         if scn.timeline:
             from .timeline import run_timeline
 
