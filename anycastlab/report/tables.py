@@ -66,6 +66,26 @@ CLIENT_HEAD = ["client", "city", "global ms (PoP)", "IPA ms", "IPA model ms",
                "IPA answers (zone shares)", "oracle ms (provider)", "optimal ms (PoP)", "floor ms"]
 
 
+def wan_head(providers: list[str]) -> list[str]:
+    return ["client", "demand Gbit/s", "nominal ms"] + [f"{k}: wins / share / ms" for k in providers]
+
+
+def wan_rows(phase: dict[str, Any], providers: list[str]) -> list[list[str]]:
+    """Per network, how each provider ranked: the share of its probes that beat
+    the network's nominal RTT (WAN's wins), the share steering gave it (the
+    model's), and its median RTT."""
+    rows = []
+    for cid in sorted(phase["clients"]):
+        c = phase["clients"][cid]
+        shares = c.get("ipa_model", c["ipa"])["shares"] or {}
+        cells = [cid, fmt(c.get("demand_gbps"), "{:g}"), fmt(c.get("nominal_rtt_ms"))]
+        for k in providers:
+            w, p = c.get("wins", {}).get(k), c["providers"].get(k, {})
+            cells.append("–" if w is None else f"{w:.0%} / {shares.get(k, 0.0):.0%} / {fmt(p.get('rtt_ms'))}")
+        rows.append(cells)
+    return rows
+
+
 def md_table(head: list[str], rows: list[list[str]]) -> str:
     out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     out += ["| " + " | ".join(r) + " |" for r in rows]

@@ -30,6 +30,8 @@ from .tables import (
     summary_rows,
     timeline_html,
     timeline_md,
+    wan_head,
+    wan_rows,
 )
 
 
@@ -80,7 +82,9 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
         md += [f"## Phase: {phase['name']}", "", "### Summary", "",
                md_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "",
                summary_note(phase), "",
-               "### Per client network", "", md_table(CLIENT_HEAD, client_rows(phase, providers)), ""]
+               "### Per client network", "", md_table(CLIENT_HEAD, client_rows(phase, providers)), "",
+               "### Provider ranking per network (Wins Above Nominal)", "", WAN_NOTE, "",
+               md_table(wan_head(providers), wan_rows(phase, providers)), ""]
     md += ["## Plots", ""] + [f"![{label}]({p.name})" for label, p in images] + [""]
     paths["md"] = folder / "report.md"
     paths["md"].write_text("\n".join(md))
@@ -98,7 +102,9 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
         body += [f"<h2>Phase: {html.escape(phase['name'])}</h2>", "<h3>Summary</h3>",
                  html_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])),
                  f"<p>{html.escape(summary_note(phase))}</p>", "<h3>Per client network</h3>",
-                 html_table(CLIENT_HEAD, client_rows(phase, providers))]
+                 html_table(CLIENT_HEAD, client_rows(phase, providers)),
+                 "<h3>Provider ranking per network (Wins Above Nominal)</h3>", f"<p>{html.escape(WAN_NOTE)}</p>",
+                 html_table(wan_head(providers), wan_rows(phase, providers))]
     for label, p in images:
         b64 = base64.b64encode(p.read_bytes()).decode()
         body += [f"<h2>{html.escape(label)}</h2>",
@@ -125,6 +131,11 @@ def summary_note(phase: dict[str, Any]) -> str:
             "PoP other than their network's lowest-RTT unicast PoP; *median network* is the median over "
             "client networks of each network's median RTT; *inflation* is a network's RTT minus its "
             "optimal RTT.")
+
+
+WAN_NOTE = ("Nominal: the median of all of the network's provider probes; wins: the share of a "
+            "provider's probes faster than nominal (a lost probe never wins); share: the traffic the "
+            "steering gives it (docs/analysis.md); ms: its median RTT.")
 
 
 LOAD_NOTE = ("Each steering window the CDN's demand is laid on the routed paths (IPA by each "

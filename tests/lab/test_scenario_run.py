@@ -31,11 +31,17 @@ def baseline(lab, tmp_path_factory):
 def test_every_file_is_written(baseline):
     data, paths, out = baseline
     for name in ("report.json", "report.md", "report.html", "rtt-cdf.png", "map.png", "wan.png",
-                 "samples.csv"):
+                 "load.png", "samples.csv", "samples-ranking.csv"):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     validate(json.loads((out / "report.json").read_text()))
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3  # self-contained
+    assert html.count("data:image/png;base64,") == 4  # self-contained
+    # the load model ran: paths read before the probes, one step from the ranking rounds, one for DNS
+    load = data["load"]
+    assert [e["walked"] for e in load["log"]] == [False, False] and not load["errors"]
+    assert load["summary"]["applications"] == 2 and load["summary"]["links"]
+    assert all(not e["unrouted"] for e in load["log"])
+    assert "Load on the links" in (out / "report.md").read_text()
     rows = read_samples(out / "samples.csv")
     # 3 clients x (G + 2 P_k + 2 U_p) x 10 rounds x (udp + icmp)
     measured = [r for r in rows if r["scheme"] != "ipa"]

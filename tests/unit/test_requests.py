@@ -56,3 +56,13 @@ def test_big_networks_weigh_more_and_loss_and_off_optimal_are_shares_of_traffic(
     assert headline({"requests": s})["median_rtt_ms"] == 10.0
     old = {"median_rtt_ms": 55.0, "p90_rtt_ms": 1, "p99_rtt_ms": 1, "mean_rtt_ms": 1, "suboptimal_share": 0.5}
     assert headline(old)["median_rtt_ms"] == 55.0 and headline(old)["off_optimal_share"] == 0.5
+
+
+def test_the_wan_table_shows_wins_shares_and_rtt_per_provider():
+    from anycastlab.report.tables import wan_head, wan_rows
+
+    phase = {"clients": {"c1": {"demand_gbps": 9.4, "nominal_rtt_ms": 20.0, "wins": {"a": 0.9, "b": 0.1},
+                                "ipa": {"shares": {}}, "ipa_model": {"shares": {"a": 0.9, "b": 0.1}},
+                                "providers": {"a": {"rtt_ms": 12.0}, "b": {"rtt_ms": 31.5}}}}}
+    assert wan_head(["a", "b"])[:3] == ["client", "demand Gbit/s", "nominal ms"]
+    assert wan_rows(phase, ["a", "b", "c"]) == [["c1", "9.4", "20.0", "90% / 90% / 12.0", "10% / 10% / 31.5", "–"]]
