@@ -17,13 +17,7 @@ import threading
 import time
 from typing import Any, Mapping, Optional
 
-from ..model.load import (
-    Effect,
-    Hop,
-    demand_flows,
-    effect,
-    offered,
-)
+from ..model.load import Effect, Hop, demand_flows, offered, utilisation_table
 from ..model.settings import Load
 from .paths import service_paths
 
@@ -73,8 +67,7 @@ class LoadModel:
                                  self.settings.upstream_ratio, self.providers)
             total = offered((r, h) for r, h, _ in flows)
             by_ipa = offered((r, h) for r, h, s in flows if s == "ipa")
-            effects: dict[Hop, Effect] = {h: effect(g, self.capacity[h], self.settings)
-                                          for h, g in total.items() if h in self.capacity}
+            effects: dict[Hop, Effect] = utilisation_table(total, self.capacity, self.settings)
             changed = self.lab.set_load({h: (round(e.delay_ms, 4), round(e.loss, 5))
                                          for h, e in effects.items() if e.felt})
             t = time.time()

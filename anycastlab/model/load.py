@@ -27,13 +27,11 @@ tends to 1 - 1/rho (what exceeds the capacity is dropped). docs/topology.md
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Annotated, Iterable, Literal, Mapping, Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CLASSES = ("lan", "access", "interconnect", "long_haul", "submarine")
 # Gbit/s per direction when a link does not say (docs/topology.md)
 CAPACITY_DEFAULTS = {"lan": 400.0, "access": 100.0, "interconnect": 100.0,
                      "long_haul": 400.0, "submarine": 400.0}
@@ -164,9 +162,3 @@ def utilisation_table(load: Mapping[Hop, float], capacity: Mapping[Hop, float], 
                       ) -> dict[Hop, Effect]:
     """The effect on every link direction that carries anything."""
     return {h: effect(g, capacity[h], s) for h, g in load.items() if h in capacity}
-
-
-def hot(effects: Mapping[Hop, Effect], threshold: float = 0.8) -> list[Hop]:
-    """Link directions at or above ``threshold`` utilisation, hottest first."""
-    return sorted((h for h, e in effects.items() if e.rho >= threshold),
-                  key=lambda h: -effects[h].rho)

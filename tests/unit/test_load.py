@@ -16,7 +16,6 @@ from anycastlab.model.load import (
     client_demand,
     demand_flows,
     effect,
-    hot,
     mm1k,
     offered,
     service_ms,
@@ -114,12 +113,6 @@ def test_flows_follow_the_shares_and_split_until_measured() -> None:
     some = demand_flows({"c": 10.0}, {"c": {"a": 0.5, "b": 0.5}}, {("c", "a"): paths[("c", "a")]},
                         1.0, 0.0, ["a", "b"])
     assert sum(r for r, _, _ in some) == pytest.approx(5.0)
-
-
-def test_hot_links_are_listed_hottest_first() -> None:
-    s = LoadSettings()
-    eff = {("a", "b"): effect(9.0, 10.0, s), ("b", "c"): effect(12.0, 10.0, s), ("c", "d"): effect(1, 10, s)}
-    assert hot(eff) == [("b", "c"), ("a", "b")]
 
 
 BAD = [
