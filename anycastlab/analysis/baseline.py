@@ -69,10 +69,15 @@ def allocate(scores: dict[str, float], steering: Steering = Steering(),
     As the post puts it: find the provider most likely to beat the network's
     typical RTT and bias traffic toward it. Providers are ranked by WAN score
     (ties broken by median RTT; exact ties share the top). The top gets
-    ``cap``; every other provider keeps ``floor`` so it stays measured; what
-    is left goes to the others in proportion to wins^bias. With one provider
-    it takes everything; cap and floor adapt when n makes them impossible
-    (floor <= 1/n <= cap).
+    ``cap``. The rest goes to the other providers that win at least
+    ``threshold`` of the time (wins = score + 0.5), in proportion to
+    wins^bias; a provider that rarely wins gets nothing, unless no other
+    provider wins that often: then the runner-up takes the rest, so the
+    network is never all-in. Measurement needs no share (every client
+    probes every provider prefix), so ``floor`` is 0 by default; set, every
+    other provider keeps it (the share model before the seed's ranking:
+    ``floor 0.02, threshold 0``). With one provider it takes everything;
+    cap and floor adapt when n makes them impossible (floor <= 1/n <= cap).
     """
     ks = sorted(scores)
     n = len(ks)
@@ -82,17 +87,20 @@ def allocate(scores: dict[str, float], steering: Steering = Steering(),
     key = {k: (-scores[k], rtt.get(k, math.inf)) for k in ks}
     best = min(key.values())
     top = [k for k in ks if key[k] == best]
-    others = [k for k in ks if key[k] != best]
+    others = sorted((k for k in ks if key[k] != best), key=lambda k: key[k])
     floor = min(steering.floor, 1.0 / n)
     cap = max(steering.cap, 1.0 / n)
     reserve = floor * len(others)
     top_total = min(cap * len(top), 1.0 - reserve)
     share = {k: top_total / len(top) for k in top}
     rest = max(0.0, 1.0 - top_total - reserve)
-    w = {k: max(0.0, scores[k] + 0.5) ** steering.bias for k in others}
+    wins = {k: max(0.0, scores[k] + 0.5) for k in others}
+    eligible = [k for k in others if wins[k] >= steering.threshold] or others[:1]
+    w = {k: wins[k] ** steering.bias for k in eligible}
     wsum = sum(w.values())
-    for k in others:  # all-zero weights: the rest is split equally
-        share[k] = floor + rest * (w[k] / wsum if wsum > 0 else 1.0 / len(others))
+    for k in others:  # all-zero weights: the rest is split equally among the eligible
+        part = (w[k] / wsum if wsum > 0 else 1.0 / len(eligible)) if k in w else 0.0
+        share[k] = floor + rest * part
     # a low cap binds the others too: water-fill the excess to those below it
     for _ in range(n):
         over = [k for k in ks if share[k] > cap + 1e-12]
@@ -104,7 +112,7 @@ def allocate(scores: dict[str, float], steering: Steering = Steering(),
         room = [k for k in ks if share[k] < cap - 1e-12]
         for k in room:
             share[k] += excess / len(room)
-    return {k: round(v, 6) for k, v in share.items()}
+    return {k: round(v, 6) for k, v in share.items() if v > 0 or floor > 0}
 
 
 def floor_rtt(topo: Topology, city: str) -> float:

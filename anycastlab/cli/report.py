@@ -16,7 +16,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     sp = subparsers.add_parser("report", help="re-analyse a run folder from its samples (no lab, no root)")
     sp.add_argument("run", help="a folder written by 'anycastlab scenario'")
     sp.add_argument("--cap", type=float, help="IPA: share of the top provider (default: as run)")
-    sp.add_argument("--floor", type=float, help="IPA: share every other provider keeps")
+    sp.add_argument("--floor", type=float, help="IPA: share every other provider keeps (default 0)")
+    sp.add_argument("--threshold", type=float,
+                    help="IPA: wins a provider needs for a share besides the top (default 0.1; "
+                         "the older share model: --floor 0.02 --threshold 0)")
     sp.add_argument("--bias", type=float, help="IPA: exponent on wins for the others' split")
     sp.add_argument("--window", type=float, help="timelines: steering window in seconds")
     sp.add_argument("--clients", help="clients drawn in the time plots, comma-separated")
@@ -31,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
     if not (folder / "samples.csv").is_file():
         raise InputError("no samples.csv in that folder", file=folder,
                          fix="give a folder written by 'anycastlab scenario'")
-    steering = merged_steering(folder, args.cap, args.floor, args.bias, args.window)
+    steering = merged_steering(folder, args.cap, args.floor, args.bias, args.window, args.threshold)
     clients = plotted_clients(folder, args.clients)
     data, paths = reanalyse(folder, steering, clients)
     print_phase_tables(data, lambda phase: f"{data['scenario']} on {data['topology']}: {phase['name']} "

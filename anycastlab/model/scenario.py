@@ -64,9 +64,10 @@ class ProbeSpec(_Strict):
 
 class SteeringSpec(_Strict):
     cap: float = Field(0.9, gt=0, le=1)
-    floor: float = Field(0.02, ge=0, lt=1)
+    floor: float = Field(0.0, ge=0, lt=1)
     bias: float = Field(2.0, ge=0, le=10)
     window_s: float = Field(5.0, ge=0.5, le=600)
+    threshold: float = Field(0.1, ge=0, le=1)   # wins a provider needs for a share (besides the top)
     # dns: PowerDNS answers steer the clients; model: IPA is the share model only
     mode: Literal["dns", "model"] = "dns"
 
@@ -262,7 +263,7 @@ def load_scenario(name: str, topology_override: Optional[str] = None, *,
                                         fix="remove the event or set steering.mode: dns")
     return Scenario(spec.name, spec.description, src.path, topo, spec.links,
                     ProbeSettings(p.count, interval, p.timeout_s, p.concurrency, p.udp, p.icmp),
-                    Steering(s.cap, s.floor, s.bias, s.window_s), list(spec.schemes), timeline,
+                    Steering(s.cap, s.floor, s.bias, s.window_s, s.threshold), list(spec.schemes), timeline,
                     list(spec.plot_clients), dns, spec.seed if seed is None else seed,
                     spec.variability if variability is None else variability,
                     _load(spec.load) if load is None or load else None)
@@ -300,13 +301,14 @@ def _timeline(spec: ScenarioSpec, src: YamlSource, topo: Topology,
     return phases
 
 
-def check_steering(cap: float, floor: float, bias: float, window_s: float = 5.0) -> Steering:
+def check_steering(cap: float, floor: float, bias: float, window_s: float = 5.0,
+                   threshold: float = 0.1) -> Steering:
     """Validate steering values from the command line like a scenario file's."""
     try:
-        s = SteeringSpec(cap=cap, floor=floor, bias=bias, window_s=window_s)
+        s = SteeringSpec(cap=cap, floor=floor, bias=bias, window_s=window_s, threshold=threshold)
     except ValidationError as exc:
         e = exc.errors()[0]
         where = ".".join(str(x) for x in e["loc"]) or "steering"
         raise ScenarioError(f"{e['msg']}", key=f"--{where}" if where != "steering" else "--cap/--floor",
-                            fix="cap in (0, 1], floor in [0, cap], bias in [0, 10]") from None
-    return Steering(s.cap, s.floor, s.bias, s.window_s)
+                            fix="cap in (0, 1], floor in [0, cap], bias in [0, 10], threshold in [0, 1]") from None
+    return Steering(s.cap, s.floor, s.bias, s.window_s, s.threshold)

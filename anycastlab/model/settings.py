@@ -26,21 +26,24 @@ class ProbeSettings:
 
 @dataclass(frozen=True)
 class Steering:
-    """How IPA turns WAN scores into traffic shares.
+    """How IPA turns WAN scores into traffic shares (analysis/baseline.py, ``allocate``).
 
     cap 0.9: the top provider takes 90 % of a client network's traffic,
     never all of it (the post's "never all-in": if the favourite fails, at
-    most 90 % is stranded and the alternatives are known to work); floor
-    0.02: every other reachable provider keeps 2 %, enough fresh samples to
-    keep ranking it without sending much traffic down a slow path; bias 2:
-    what remains is split among the others by wins^2, favouring the near
-    winners over a linear split.
+    most 90 % is stranded, and the rest is known to work); threshold 0.1:
+    the rest goes only to providers that beat the network's nominal RTT at
+    least one time in ten (else to the runner-up alone), by wins^bias;
+    bias 2 favours the near winners over a linear split; floor 0: every
+    client probes every provider prefix, so no provider needs traffic to
+    stay measured (the share model before the seed's ranking was cap 0.9,
+    floor 0.02, threshold 0: 2 % on every provider, however far).
     """
 
     cap: float = 0.9
-    floor: float = 0.02
+    floor: float = 0.0
     bias: float = 2.0
     window_s: float = 5.0   # through a timeline: shares recomputed from each window's samples
+    threshold: float = 0.1
 
 
 @dataclass(frozen=True)

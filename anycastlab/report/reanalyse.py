@@ -26,7 +26,7 @@ def reanalyse(folder: Path, steering: Optional[Steering] = None,
     data = load_report(str(folder))
     data.pop("_path", None)
     topo = load_topology(folder / data["topology_file"])
-    st = steering or Steering(**data["steering"])
+    st = steering or as_run(data["steering"])
     rows = read_samples(folder / "samples.csv")
     if not rows:
         raise InputError("samples.csv holds no samples: there is nothing to analyse again",
@@ -48,23 +48,27 @@ def reanalyse(folder: Path, steering: Optional[Steering] = None,
     return data, report.write(folder, data, topo)
 
 
+def as_run(saved: dict[str, Any]) -> Steering:
+    """The steering a run used; runs from before the threshold had none (0)."""
+    return Steering(**{"threshold": 0.0, **saved})
+
+
 def merged_steering(folder: Path, cap: Optional[float], floor: Optional[float],
-                    bias: Optional[float], window_s: Optional[float]) -> Any:
+                    bias: Optional[float], window_s: Optional[float],
+                    threshold: Optional[float] = None) -> Any:
     """The run's own steering with the given overrides applied and checked; None if none given."""
     from dataclasses import replace
 
-    from ..model.settings import Steering
-
-    if all(v is None for v in (cap, floor, bias, window_s)):
+    if all(v is None for v in (cap, floor, bias, window_s, threshold)):
         return None
     from ..model.scenario import check_steering
     from ..report.schema import load_report
 
-    base = Steering(**load_report(str(folder))["steering"])
-    s = replace(base, **{k: v for k, v in (("cap", cap), ("floor", floor),
-                                           ("bias", bias), ("window_s", window_s))
+    base = as_run(load_report(str(folder))["steering"])
+    s = replace(base, **{k: v for k, v in (("cap", cap), ("floor", floor), ("bias", bias),
+                                           ("window_s", window_s), ("threshold", threshold))
                          if v is not None})
-    return check_steering(s.cap, s.floor, s.bias, s.window_s)
+    return check_steering(s.cap, s.floor, s.bias, s.window_s, s.threshold)
 
 
 def plotted_clients(folder: Path, spec: Optional[str]) -> Optional[list[str]]:

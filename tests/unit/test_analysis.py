@@ -42,6 +42,27 @@ def test_allocate_cap_and_floor_by_hand():
     assert allocate({"A": 0.5, "B": -0.5}, Steering(floor=0.6)) == {"A": 0.5, "B": 0.5}
 
 
+def test_allocate_by_the_seed_no_floor_and_a_threshold_by_hand():
+    s = Steering()  # cap 0.9, floor 0, threshold 0.1, bias 2
+    # B never wins, but nobody else does either: the runner-up takes the rest (never all-in)
+    assert allocate({"A": 0.5, "B": -0.5}, s) == {"A": 0.9, "B": 0.1}
+    # C wins 5 % of the time (< 0.1): no share at all; B wins half the time: all the rest
+    assert allocate({"A": 0.5, "B": 0.0, "C": -0.45}, s) == {"A": 0.9, "B": 0.1}
+    # two eligible others: the rest 0.1 by wins^2 (0.8^2 = 0.64, 0.5^2 = 0.25)
+    sh = allocate({"A": 0.5, "B": 0.3, "C": 0.0}, s)
+    assert sh == {"A": 0.9, "B": pytest.approx(0.1 * 0.64 / 0.89, abs=1e-6),
+                  "C": pytest.approx(0.1 * 0.25 / 0.89, abs=1e-6)}
+    # no other eligible: the runner-up is the next by WAN score, then by median RTT
+    assert allocate({"A": 0.5, "B": -0.5, "C": -0.5}, s, {"A": 5.0, "B": 50.0, "C": 20.0}) == \
+        {"A": 0.9, "C": 0.1}
+    # the share model before the seed's ranking: floor 0.02, threshold 0 (every provider kept)
+    old = Steering(cap=0.9, floor=0.02, bias=2, threshold=0.0)
+    assert allocate({"A": 0.5, "B": 0.0, "C": -0.45}, old) == pytest.approx(
+        {"A": 0.9, "B": 0.02 + 0.06 * 0.25 / (0.25 + 0.0025), "C": 0.02 + 0.06 * 0.0025 / 0.2525}, abs=1e-6)
+    # all-in: cap 1, floor 0
+    assert allocate({"A": 0.5, "B": 0.3}, Steering(cap=1.0)) == {"A": 1.0}
+
+
 @pytest.mark.parametrize("cap", [0.7, 0.3])
 @pytest.mark.parametrize("scores", [
     {"a": 0.5, "b": 0.5, "c": -0.5, "d": 0.4}, {"a": 0.49, "b": -0.2, "c": -0.3, "d": -0.5, "e": -0.5},

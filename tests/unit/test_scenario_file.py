@@ -13,7 +13,7 @@ BASELINE = (ROOT / "scenarios" / "baseline.yaml").read_text()
 def test_baseline_loads():
     scn = load_scenario("baseline")
     assert scn.topology.name == "world" and scn.probes.count == 10
-    assert scn.steering.cap == 0.9 and scn.steering.floor == 0.02
+    assert scn.steering.cap == 0.9 and scn.steering.floor == 0.0 and scn.steering.threshold == 0.1
     assert load_scenario("baseline", "tiny").topology.name == "tiny"
 
 
@@ -23,7 +23,8 @@ def test_baseline_loads():
     (("count: 10 ", "count: 0 "), "greater than or equal to 1", "probes.count"),
     (("cap: 0.9 ", "cap: 1.5 "), "less than or equal to 1", "steering.cap"),
     (("name: baseline", "name: base line"), "should match pattern", "name"),
-    (("floor: 0.02 ", "floor: 0.95 "), "floor 0.95 is above cap 0.9", "steering"),
+    (("threshold: 0.1 ", "floor: 0.95\n  threshold: 0.1 "), "floor 0.95 is above cap 0.9", "steering"),
+    (("threshold: 0.1 ", "threshold: 1.5 "), "less than or equal to 1", "steering.threshold"),
     (("concurrency: 4 ", "udp: false\n  concurrency: 4 "), "udp must stay true", "probes"),
     (("steering:", "schemes: [global, anycast]\nsteering:"), "Input should be", "schemes[1]"),
     (("steering:", "load: {ipa_fraction: 1.5}\nsteering:"), "less than or equal to 1", "load.ipa_fraction"),
