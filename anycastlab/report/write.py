@@ -16,6 +16,7 @@ from ..analysis.health import headline
 from ..analysis.load import headline as load_headline
 from ..analysis.requests import WEIGHTING
 from . import plots, timeplots
+from .narrative import paragraph
 from .schema import validate
 from .tables import (
     CLIENT_HEAD,
@@ -79,7 +80,7 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
         md += ["## Load on the links", "", load_line(data), "", LOAD_NOTE, "",
                md_table(LOAD_HEAD, load_rows(load)), ""]
     for phase in data["phases"]:
-        md += [f"## Phase: {phase['name']}", "", "### Summary", "",
+        md += [f"## Phase: {phase['name']}", "", paragraph(phase), "", "### Summary", "",
                md_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "",
                summary_note(phase), "",
                "### Per client network", "", md_table(CLIENT_HEAD, client_rows(phase, providers)), "",
@@ -99,7 +100,8 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
         body += ["<h2>Load on the links</h2>", f"<p>{html.escape(load_line(data))}</p>",
                  f"<p>{html.escape(LOAD_NOTE)}</p>", html_table(LOAD_HEAD, load_rows(load))]
     for phase in data["phases"]:
-        body += [f"<h2>Phase: {html.escape(phase['name'])}</h2>", "<h3>Summary</h3>",
+        body += [f"<h2>Phase: {html.escape(phase['name'])}</h2>", f"<p>{html.escape(paragraph(phase))}</p>",
+                 "<h3>Summary</h3>",
                  html_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])),
                  f"<p>{html.escape(summary_note(phase))}</p>", "<h3>Per client network</h3>",
                  html_table(CLIENT_HEAD, client_rows(phase, providers)),

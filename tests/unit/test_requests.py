@@ -66,3 +66,22 @@ def test_the_wan_table_shows_wins_shares_and_rtt_per_provider():
                                 "providers": {"a": {"rtt_ms": 12.0}, "b": {"rtt_ms": 31.5}}}}}
     assert wan_head(["a", "b"])[:3] == ["client", "demand Gbit/s", "nominal ms"]
     assert wan_rows(phase, ["a", "b", "c"]) == [["c1", "9.4", "20.0", "90% / 90% / 12.0", "10% / 10% / 31.5", "–"]]
+
+
+def test_the_opening_paragraph_is_computed_from_the_data():
+    from anycastlab.report.narrative import paragraph
+
+    def net(g, i, top="a", answers=None, pop="nyc"):
+        return {"global": {"rtt_ms": g, "pop": pop}, "providers": {"a": {"rtt_ms": i, "pop": "lon"}},
+                "ipa": {"rtt_ms": i, "shares": {top: 0.9, "b": 0.1}, "answers": answers or {}, "lost": 0}}
+    phase = {"summary": {"global": {"requests": {"median_rtt_ms": 40.0, "p90_rtt_ms": 90.0}},
+                         "ipa": {"requests": {"median_rtt_ms": 30.0, "p90_rtt_ms": 80.0}}},
+             "clients": {"fast": net(50.0, 20.0), "same": net(10.0, 10.4),
+                         "slow": net(10.0, 60.0, answers={"b": 0.8, "a": 0.2})}}
+    text = paragraph(phase)
+    assert text.startswith("IPA's median request took 30.0 ms against global anycast's 40.0 ms (lower;")
+    assert "faster for 1 of 3 client networks, most for fast (30.0 ms faster, via a)" in text
+    assert "slower for 1: most for slow (+50.0 ms), where DNS answered b for 80% of its probes" in text
+    assert "1 network sees no difference beyond 1 ms." in text
+    phase["clients"]["slow"]["ipa"]["answers"] = {}
+    assert "its favoured provider a reaches lon in 60.0 ms, global anycast nyc in 10.0 ms" in paragraph(phase)
