@@ -240,8 +240,10 @@ def pids_in_netns(inodes: set[int]) -> list[int]:
     return out
 
 
-def clean_run(rec: RunRecord) -> list[str]:
+def clean_run(rec: RunRecord, by: Optional[str] = None) -> list[str]:
     """Remove what a run created, from its record alone; returns what was done.
+    ``by`` is recorded as ``cleaned_by`` in the same write as the status, so a
+    reader never sees one without the other.
 
     Order: recorded daemons, then any other process inside one of the lab's
     namespaces (e.g. a command started with 'anycastlab exec'), then the node
@@ -272,5 +274,7 @@ def clean_run(rec: RunRecord) -> list[str]:
             done.append(f"stopped node {s.node} (shell pid {s.pid})")
     sweep()
     rec.data["status"] = "cleaned"
+    if by is not None:
+        rec.data["cleaned_by"] = by
     rec.save()
     return done

@@ -84,10 +84,7 @@ def main(argv: list[str]) -> int:
     print(f"supervisor: owner {owner} gone while the lab was '{rec.data.get('status')}'; cleaning up",
           flush=True)
     rec.data["supervisor"] = None  # cleaning must never signal this process
-    done = clean_run(rec)
-    rec = RunRecord.load(folder)
-    rec.data["cleaned_by"] = "supervisor"
-    rec.save()
+    done = clean_run(rec, by="supervisor")
     for line in done:
         print(f"supervisor: {line}", flush=True)
     return 0
