@@ -20,9 +20,6 @@ from ..config import bird
 from ..errors import LabError
 from ..model.addressing import AddressPlan, Interface, plan_addresses
 from ..model.variability import Variability
-
-if TYPE_CHECKING:
-    from .routes import RouteReader
 from ..model.settings import DnsSettings, Health
 from ..model.topology import Topology
 from .bird import Birds
@@ -41,6 +38,9 @@ from .pops import Pops, SpeakerClient
 from . import supervise
 from .record import DEFAULT_RUNS_DIR, ProcEntry, RunRecord, clean_run, stop_process
 
+if TYPE_CHECKING:
+    from .routes import RouteReader
+
 Progress = Callable[[str, int, int], None]
 
 
@@ -58,7 +58,7 @@ class Lab:
                  variability: bool = True) -> None:
         self.topo = topo
         self.seed, self.variability = seed, variability  # of the links' queueing and loss
-        self.loads: dict[str, tuple[tuple[str, str], tuple[float, float]]] = {}  # set_load's lines
+        self.loads: dict[str, tuple[Interface, tuple[float, float]]] = {}  # set_load's loaded lines
         self.plan: AddressPlan = plan_addresses(topo)
         self.runs_dir = runs_dir
         self.requested_backend = links
@@ -312,7 +312,7 @@ class Lab:
             intf = self.plan.interface(a, b)
             want[intf.name] = (intf, v)
         for name in set(self.loads) - set(want):
-            want[name] = (self.plan.interface(*self.loads[name][0]), (0.0, 0.0))
+            want[name] = (self.loads[name][0], (0.0, 0.0))
         changed = 0
         for name, (intf, (ms, loss)) in want.items():
             if name in self.loads and self.loads[name][1] == (ms, loss):
@@ -320,7 +320,7 @@ class Lab:
             self.backend.set_load(intf, ms, loss)
             changed += 1
             if ms or loss:
-                self.loads[name] = ((intf.node, intf.peer_node), (ms, loss))
+                self.loads[name] = (intf, (ms, loss))
             else:
                 self.loads.pop(name, None)
         return changed

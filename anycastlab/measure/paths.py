@@ -28,10 +28,11 @@ class Walk:
     end: str = ""               # the node where dst is local; "" if it never got there
 
 
-def walk(reader: Any, plan: Any, w: Walk) -> Walk:
-    """Follow one packet from ``w.start`` hop by hop through the FIBs."""
+def walk(reader: Any, plan: Any, w: Walk, cache: Optional[dict] = None) -> Walk:
+    """Follow one packet from ``w.start`` hop by hop through the FIBs; ``cache``
+    keeps answers across walks of one reading (many paths share hops)."""
     node, iif = w.start, None
-    cache: dict[tuple, tuple[str, Optional[str]]] = getattr(reader, "cache", {})
+    cache = {} if cache is None else cache
     for _ in range(MAX_HOPS):
         key = (node, w.dst, w.src, iif if w.src else None)
         if key not in cache:
@@ -55,15 +56,16 @@ def service_paths(lab: Any, clients: list[str], targets: dict[str, str]
     address in ``targets`` (target name -> address) that the client reaches.
     The answer leaves the PoP's edge host the request arrived at."""
     out: dict[tuple[str, str], tuple[list[Hop], list[Hop]]] = {}
+    cache: dict[tuple, tuple[str, Optional[str]]] = {}
     with lab.routes() as reader:
-        reader.cache = {}
         for c in clients:
             host = client_host_name(c)
             for t, addr in targets.items():
-                fwd = walk(reader, lab.plan, Walk(host, addr))
+                fwd = walk(reader, lab.plan, Walk(host, addr), cache)
                 if not fwd.end.startswith(edge_host_name("")):
                     continue
-                back = walk(reader, lab.plan, Walk(fwd.end, lab.plan.nodes[host].interfaces[0].ip, src=addr))
+                back = walk(reader, lab.plan, Walk(fwd.end, lab.plan.nodes[host].interfaces[0].ip, src=addr),
+                            cache)
                 if back.end == host:
                     out[(c, t)] = (fwd.hops, back.hops)
     return out
