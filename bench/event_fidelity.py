@@ -184,14 +184,18 @@ def main() -> int:
     ap.add_argument("--variability", action="store_true",
                     help="keep the topology's link variability on: then only the engine's health and "
                          "CPU mean anything (the bins of untouched pairs vary by design)")
+    ap.add_argument("--load", action="store_true",
+                    help="keep the load model on: its queues are modelled delay, not engine error, so "
+                         "untouched pairs on loaded links then read as off (docs/topology.md)")
     args = ap.parse_args()
-    scn = load_scenario(args.scenario, variability=args.variability)
+    scn = load_scenario(args.scenario, variability=args.variability, load=args.load)
     cuts = [ev for ph in scn.timeline for ev in ph.events if ev.kind == "cut"]
     if not cuts:
         print(f"{args.scenario} cuts no link: nothing to compare", file=sys.stderr)
         return 2
     cut_links = {"|".join(sorted(pair)) for ev in cuts for pair in ev.links}
-    tag = (f"-busy{args.busy}" if args.busy else "") + ("-variability" if args.variability else "")
+    tag = ((f"-busy{args.busy}" if args.busy else "") + ("-variability" if args.variability else "")
+           + ("-load" if args.load else ""))
     dest = Path(args.out or REPO / "bench" / "results" / f"event_fidelity{tag}.json")
     busy: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -214,7 +218,8 @@ def main() -> int:
                 events.apply(lab, ev)
             after = settled_walk(lab)
         result = analyse(out, before, after, cut_links)
-    result.update({"scenario": args.scenario, "busy_processes": args.busy, "variability": args.variability})
+    result.update({"scenario": args.scenario, "busy_processes": args.busy, "variability": args.variability,
+                   "load": args.load})
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "events"}))

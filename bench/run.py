@@ -198,7 +198,7 @@ def main() -> int:
         result["event_fidelity"] = {}
         for busy, vary in ((0, False), (2, False), (0, True)):
             print(f"event fidelity: cable-cut, {busy} busy processes beside"
-                  f"{', links varying' if vary else ''} (bench/event_fidelity.py)", flush=True)
+                  f"{', links varying and loaded' if vary else ''} (bench/event_fidelity.py)", flush=True)
             result["event_fidelity"][f"busy{busy}" + ("-variability" if vary else "")] = \
                 event_fidelity(busy, vary)
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -218,7 +218,7 @@ def path_fidelity() -> dict[str, Any] | None:
 def event_fidelity(busy: int, variability: bool = False) -> dict[str, Any] | None:
     out = RESULTS / f"event_fidelity-busy{busy}{'-variability' if variability else ''}.json"
     res = subprocess.run([sys.executable, str(REPO / "bench" / "event_fidelity.py"), "--busy", str(busy),
-                          "--out", str(out), *(["--variability"] if variability else [])], cwd=REPO)
+                          "--out", str(out), *(["--variability", "--load"] if variability else [])], cwd=REPO)
     if res.returncode != 0 or not out.exists():
         return None
     return json.loads(out.read_text())
@@ -302,7 +302,7 @@ def report(r: dict[str, Any]) -> None:
         if not f:
             continue
         a, h = f["at_rest"], f["health"]
-        what = f"cable-cut, {f['busy_processes']} busy beside" + (", links varying" if f.get("variability") else "")
+        what = f"cable-cut, {f['busy_processes']} busy beside" + (", links varying" if f.get("variability") else "") + (" and loaded" if f.get("load") else "")
         print(f"{what:44} {h['late_seconds']} late of {h['seconds']} s (worst p99 {h['worst_p99_ms']} ms, "
               f"stall {h['worst_stall_ms']} ms, {h['kernel_drops']} drops); engine "
               f"{f['cpu'].get('shaper')} core, stream {f['cpu'].get('stream')}")
