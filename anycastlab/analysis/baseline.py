@@ -11,6 +11,8 @@ Per client network:
            steering: the median RTT of the client's probes to the addresses
            PowerDNS answered; ``ipa_model`` (always): share-weighted median
            RTTs of the providers;
+  all_in   the share model with cap 1: all traffic to the top WAN provider
+           (what "never all-in" avoids; same samples, model only);
   oracle   the best single provider prefix;
   optimal  the lowest-RTT unicast PoP prefix U_p;
   floor    2 x great-circle distance to the nearest PoP at 200 km/ms.
@@ -20,9 +22,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
+from dataclasses import replace
 from typing import Any, Iterable, Optional
 
 from . import requests
+from ..model.headroom import Network, Rank, apply_headroom
 from ..model.schemes import KEYS
 from ..model.schemes import get as get_scheme
 from ..model.settings import Steering
@@ -154,6 +158,15 @@ def measured_ipa(rows: list[dict[str, Any]], addr_provider: dict[str, str],
             "unresolved": sum(1 for r in rows if not r["target"])}
 
 
+def share_model(shares: dict[str, float], prov: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A share model's entry: share-weighted median RTT, the top provider's PoP."""
+    ipa_rtt = sum(shares[k] * prov[k]["rtt_ms"] for k in shares) if shares else None
+    main_k = max(shares, key=lambda k: (shares[k], -prov[k]["rtt_ms"])) if shares else None
+    return {"source": "model", "shares": shares, "rtt_ms": _r(ipa_rtt),
+            "pop": prov[main_k]["pop"] if main_k else None,
+            "pops": {k: prov[k]["pop"] for k in shares}}
+
+
 def analyse_client(rows: list[dict[str, Any]], providers: list[str], pops: list[str],
                    floor_ms: float, steering: Steering,
                    addr_provider: Optional[dict[str, str]] = None) -> dict[str, Any]:
@@ -181,16 +194,15 @@ def analyse_client(rows: list[dict[str, Any]], providers: list[str], pops: list[
     nominal, wins, scores = wan({k: v for k, v in samples.items() if v})
     shares = allocate({k: s for k, s in scores.items() if prov[k]["rtt_ms"] is not None}, steering,
                       {k: v["rtt_ms"] for k, v in prov.items() if v["rtt_ms"] is not None})
-    ipa_rtt = sum(shares[k] * prov[k]["rtt_ms"] for k in shares) if shares else None
     reachable = {k: v for k, v in prov.items() if v["rtt_ms"] is not None}
     oracle_k = min(reachable, key=lambda k: reachable[k]["rtt_ms"]) if reachable else None
     uni = {p: stat(f"unicast:{p}") for p in pops}
     uni_ok = {p: v for p, v in uni.items() if v["rtt_ms"] is not None}
     opt_p = min(uni_ok, key=lambda p: uni_ok[p]["rtt_ms"]) if uni_ok else None
-    main_k = max(shares, key=lambda k: (shares[k], -reachable[k]["rtt_ms"])) if shares else None
-    model = {"source": "model", "shares": shares, "rtt_ms": _r(ipa_rtt),
-             "pop": prov[main_k]["pop"] if main_k else None,
-             "pops": {k: prov[k]["pop"] for k in shares}}
+    model = share_model(shares, prov)
+    all_in = share_model(allocate({k: s for k, s in scores.items() if k in reachable},
+                                  replace(steering, cap=1.0, floor=0.0),
+                                  {k: v["rtt_ms"] for k, v in reachable.items()}), prov)
     dns_rows = by.get(("ipa", "udp"), [])  # type: ignore[call-overload]
     return {
         "global": stat("global"),
@@ -199,6 +211,7 @@ def analyse_client(rows: list[dict[str, Any]], providers: list[str], pops: list[
         "nominal_rtt_ms": _r(nominal),
         "ipa": measured_ipa(dns_rows, addr_provider or {}, shares, prov) if dns_rows else model,
         "ipa_model": model,
+        "all_in": all_in,
         "oracle": {"provider": oracle_k, "rtt_ms": reachable[oracle_k]["rtt_ms"] if oracle_k else None,
                    "pop": reachable[oracle_k]["pop"] if oracle_k else None},
         "optimal": {"rtt_ms": uni_ok[opt_p]["rtt_ms"] if opt_p else None, "pop": opt_p},
@@ -249,8 +262,11 @@ def summarize(clients: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 def analyse(topo: Topology, providers: list[str], rows: list[dict[str, Any]],
-            steering: Steering = Steering()) -> dict[str, Any]:
-    """The ``clients`` and ``summary`` of one phase."""
+            steering: Steering = Steering(), net: Optional[Network] = None) -> dict[str, Any]:
+    """The ``clients`` and ``summary`` of one phase; with ``net`` (the load
+    model's paths, demand and capacities) and ``steering.headroom`` > 0 the
+    IPA shares keep the CDN ports under the headroom (``headroom``), and the
+    phase gets a ``headroom`` record of what moved."""
     from ..model.addressing import plan_addresses, provider_addresses
 
     per: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -263,9 +279,40 @@ def analyse(topo: Topology, providers: list[str], rows: list[dict[str, Any]],
                                        floor_rtt(topo, a.cities[0]), steering, addr_provider)
         clients[a.id]["city"] = a.cities[0]
         clients[a.id]["demand_gbps"] = round(a.demand_gbps, 3)
+    out: dict[str, Any] = {"clients": clients}
+    if net is not None and steering.headroom > 0:
+        out["headroom"] = headroom(clients, net, steering)
+    for a in topo.clients():
         reqs[a.id] = requests.client_requests(per.get(a.id, []), clients[a.id], a.demand_gbps)
     summary = summarize(clients)
     over = requests.summarize(reqs, {c: v["optimal"]["pop"] for c, v in clients.items()})
     for scheme, v in summary.items():
         v["requests"] = over.get(scheme)
-    return {"clients": clients, "summary": summary}
+    out["summary"] = summary
+    return out
+
+
+def ranks(clients: dict[str, dict[str, Any]]) -> dict[str, Rank]:
+    """Each client's WAN ranking over the providers it reached (scores, median RTTs)."""
+    out = {}
+    for c, v in clients.items():
+        rtts = {k: p["rtt_ms"] for k, p in v["providers"].items() if p["rtt_ms"] is not None}
+        out[c] = Rank({k: s for k, s in v["wan"].items() if k in rtts}, rtts)
+    return out
+
+
+def headroom(clients: dict[str, dict[str, Any]], net: Network, steering: Steering) -> dict[str, Any]:
+    """Apply the capacity headroom (model/headroom.py) to the clients' model
+    shares in place; the ranked shares stay beside them as ``ranked_shares``."""
+    ranked = {c: v["ipa_model"]["shares"] for c, v in clients.items() if v["ipa_model"]["shares"]}
+    res = apply_headroom(ranked, ranks(clients), net, steering)
+    for c in res.changed(ranked):
+        v = clients[c]
+        model = share_model(res.shares[c], v["providers"])
+        model["ranked_shares"] = ranked[c]
+        if v["ipa"] is v["ipa_model"]:
+            v["ipa"] = model
+        else:  # DNS: the zone held the published shares
+            v["ipa"]["shares"] = res.shares[c]
+        v["ipa_model"] = model
+    return res.record(ranked)

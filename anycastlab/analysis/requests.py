@@ -10,7 +10,8 @@ traffic it represents:
   global, oracle, optimal   every probe of the network to that prefix alike;
   ipa (DNS)                 every probe to an address DNS answered alike (the
                             answers already follow the shares);
-  ipa_model                 a probe to P_k weighs share_k / (probes to P_k);
+  ipa_model, all_in         a probe to P_k weighs share_k / (probes to P_k)
+                            (all_in: the top provider's probes, share 1);
   floor                     the network's physical floor, once.
 
 A network's weights sum to its demand. Percentiles are of the weighted
@@ -52,12 +53,18 @@ def client_requests(rows: list[dict[str, Any]], entry: dict[str, Any], demand: f
     def even(sel: list[dict[str, Any]]) -> list[Request]:
         return [(r["rtt_ms"], r["pop"] or None, demand / len(sel)) for r in sel]
 
+    def shared(shares: dict[str, float]) -> list[Request]:
+        res: list[Request] = []
+        for k, share in shares.items():
+            sel = by.get(f"provider:{k}", [])
+            res += [(r["rtt_ms"], r["pop"] or None, demand * share / len(sel)) for r in sel]
+        return res
+
     out: dict[str, list[Request]] = {"global": even(by.get("global", []))}
-    model: list[Request] = []
-    for k, share in (entry["ipa_model"]["shares"] or {}).items():
-        sel = by.get(f"provider:{k}", [])
-        model += [(r["rtt_ms"], r["pop"] or None, demand * share / len(sel)) for r in sel]
+    model = shared(entry["ipa_model"]["shares"] or {})
     out["ipa_model"] = model
+    if "all_in" in entry:
+        out["all_in"] = shared(entry["all_in"]["shares"] or {})
     out["ipa"] = even(by["ipa"]) if by.get("ipa") else model
     oracle = entry["oracle"]["provider"]
     out["oracle"] = even(by.get(f"provider:{oracle}", [])) if oracle else []

@@ -31,6 +31,8 @@ SCHEMES: tuple[Scheme, ...] = (
     Scheme("ipa", "IPA", "IPA", "#1f77b4", "IPA (share-weighted)", "IPA (DNS answers)", "ipa", events=True),
     Scheme("ipa_model", "IPA share model", "IPA model", "#17becf", "IPA share model",
            "IPA share model", "ipa", per_round=False, compared=False, model=True, events=True),
+    Scheme("all_in", "all-in (top WAN provider, cap 1)", "all-in", "#e377c2", "all-in: top WAN provider",
+           "all-in: top WAN provider", "ipa", per_round=False, compared=False, model=True),
     Scheme("oracle", "oracle (best provider)", "oracle", "#2ca02c", "oracle: best provider",
            "oracle: best provider", "oracle"),
     Scheme("optimal", "optimal (best unicast PoP)", "optimal", "#9467bd", "optimal unicast PoP",

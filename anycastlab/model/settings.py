@@ -37,6 +37,13 @@ class Steering:
     client probes every provider prefix, so no provider needs traffic to
     stay measured (the share model before the seed's ranking was cap 0.9,
     floor 0.02, threshold 0: 2 % on every provider, however far).
+    headroom 0.8: no share may push a CDN port (a link direction leaving a
+    CDN router for another AS) past 80 % utilisation, where the queueing
+    delay of a loaded port climbs steeply (model/headroom.py; analysis/load.py
+    calls 80 % hot); IPA share is moved to the client's next providers by
+    WAN rank instead. 0 switches the rule off; 1 allows a port up to its
+    capacity; above 1 (at most 10) only overloads beyond that are refused.
+    It needs the load model (the routed paths, demand and capacities).
     """
 
     cap: float = 0.9
@@ -44,6 +51,14 @@ class Steering:
     bias: float = 2.0
     window_s: float = 5.0   # through a timeline: shares recomputed from each window's samples
     threshold: float = 0.1
+    headroom: float = 0.8
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.headroom <= 10.0:  # also refuses NaN
+            from ..errors import InputError
+
+            raise InputError(f"headroom {self.headroom} is out of range", key="steering.headroom",
+                             fix="give a utilisation between 0 (off) and 10; 0.8 is the default")
 
 
 @dataclass(frozen=True)
