@@ -1,23 +1,31 @@
-"""The clients' stub resolvers: real DNS queries, answers cached for their TTL.
+"""The client networks' resolvers: real DNS queries, answers cached for their TTL.
 
-Part of the probe stream's event loop (``stream``): every client has one
-UDP socket for DNS inside its own namespace and asks the lab's PowerDNS
-directly (there is no recursive resolver in the lab, so the server sees the
-client's own subnet). Per client and name:
+Part of the probe stream's event loop (``stream``). A client network has
+``resolvers`` of them (32 by default: its users' caches); each is a real
+DNS client with its own UDP socket inside the network's namespace, its own
+TTL cache and its own draws, and asks the CDN's authoritative servers
+directly (the anycast DNS address, or the unicast server; there is no
+recursive resolver in the lab, so the server sees the network's own
+subnet). The network's IPA probes take turns over its resolvers, so the
+answers it uses converge to the zone's shares. Per resolver and name:
 
   * an answer is used until its TTL runs out, never longer;
-  * ``prefetch`` seconds before it runs out the client asks again, so with
-    a working server it is never without an answer (the new answer replaces
-    the old one when it arrives);
+  * between ``prefetch``/2 and ``prefetch`` seconds (drawn per answer, so
+    the resolvers drift apart) before it runs out the resolver asks again
+    by itself, as a busy resolver does, so with a working server it is
+    never without an answer (the new answer replaces the old one when it
+    arrives);
   * a query without a reply within ``timeout`` is a failed resolution; the
-    client asks again at its next probe after that (so about once per
+    resolver asks again at its next turn after that (about once per
     ``timeout`` while the server is down), and keeps its last answer while
     the TTL allows;
   * no valid answer at probe time: that probe is "unresolved" (written as a
     lost probe with no target address).
 
-Every query is a row of ``dns.csv``: send time, client, name, status
-(ok, timeout, or the DNS rcode), answer, TTL, reply time in ms.
+Every query asks for the server's NSID (RFC 5001): with anycast DNS it
+names the PoP whose server answered. Every query is a row of ``dns.csv``:
+send time, client, name, status (ok, timeout, or the DNS rcode), answer,
+TTL, reply time in ms, resolver number, server (NSID).
 """
 from __future__ import annotations
 
@@ -26,6 +34,7 @@ import socket
 from dataclasses import dataclass
 from typing import IO, Any, Optional
 
+import dns.edns
 import dns.flags
 import dns.message
 import dns.rcode
@@ -36,34 +45,66 @@ from ..model.samples import DNS_FIELDS
 
 @dataclass
 class Entry:
-    """One client's state for one name."""
+    """One resolver's state for one name."""
     answer: Optional[str] = None
     expires: float = 0.0        # wall clock
+    refresh: float = 0.0        # re-ask this long before it expires (drawn per answer)
     query_id: Optional[int] = None
     sent: float = 0.0           # wall clock of the query in flight (or the last one)
     started: bool = False       # a first query has been answered or has failed
 
 
+def make_query(name: str, qid: int) -> bytes:
+    """An A query without recursion (an authoritative server), asking for NSID."""
+    q = dns.message.make_query(name, dns.rdatatype.A, use_edns=0,
+                               options=[dns.edns.GenericOption(dns.edns.OptionType.NSID, b"")])
+    q.id = qid
+    q.flags &= ~dns.flags.RD
+    return q.to_wire()
+
+
+def nsid(msg: dns.message.Message) -> str:
+    """The server's NSID in a reply, '' if none."""
+    for opt in msg.options:
+        if opt.otype == dns.edns.OptionType.NSID:
+            data = getattr(opt, "nsid", None) or getattr(opt, "data", b"")
+            return data.decode("ascii", "replace") if isinstance(data, bytes) else str(data)
+    return ""
+
+
+Key = tuple[str, int, str]  # (client, resolver, name)
+
+
 class Resolvers:
-    def __init__(self, socks: dict[str, socket.socket], names: dict[str, str], server: str,
+    def __init__(self, socks: dict[str, list[socket.socket]], names: dict[str, str], server: str,
                  port: int, timeout: float, prefetch: float, out: IO[str],
                  seed: Optional[int] = None) -> None:
         self.socks, self.names, self.server = socks, names, (server, port)
         self.timeout, self.prefetch, self.out = timeout, prefetch, out
         self.rng = random.Random(seed)
-        self.state = {(c, n): Entry() for c in socks for n in names}
-        self.by_id: dict[tuple[str, int], str] = {}  # (client, query id) -> scheme name
+        self.state: dict[Key, Entry] = {(c, r, n): Entry() for c in socks
+                                        for r in range(len(socks[c])) for n in names}
+        self.turn = {(c, n): 0 for c in socks for n in names}
+        self.by_id: dict[tuple[str, int, int], str] = {}  # (client, resolver, query id) -> name
         self.counts = {"dns_queries": 0, "dns_failed": 0, "unresolved": 0}
         out.write(",".join(DNS_FIELDS) + "\n")
 
+    def start(self, now: float) -> None:
+        """Every resolver asks for every name now (the network's users arrive)."""
+        for (c, r, n), e in self.state.items():
+            self._ask(c, r, n, e, now)
+
     def address(self, client: str, name: str, now: float) -> Optional[str]:
-        """The address to probe for ``name`` now; asks the server first if the
-        answer is missing or about to expire. None: unresolved (the probe is
-        lost); "": the client's very first query is still on its way (a client
-        that just started waits for it: no probe, nothing lost)."""
-        e = self.state[(client, name)]
-        if e.query_id is None and (e.answer is None or e.expires - now <= self.prefetch):
-            self._ask(client, name, e, now)
+        """The address to probe for ``name`` now, from the client's next
+        resolver in turn; asks the server first if that resolver's answer
+        is missing or about to expire. None: unresolved (the probe is lost);
+        "": that resolver's very first query is still on its way (a user who
+        just arrived waits for it: no probe, nothing lost)."""
+        r = self.turn[(client, name)]
+        self.turn[(client, name)] = (r + 1) % len(self.socks[client])
+        e = self.state[(client, r, name)]
+        if e.query_id is None and (e.answer is None or e.expires - now <= e.refresh):
+            self._ask(client, r, name, e, now)
         if e.answer is not None and e.expires > now:
             return e.answer
         if not e.started:
@@ -71,85 +112,91 @@ class Resolvers:
         self.counts["unresolved"] += 1
         return None
 
-    def _ask(self, client: str, name: str, e: Entry, now: float) -> None:
+    def _ask(self, client: str, r: int, name: str, e: Entry, now: float) -> None:
         qid = self.rng.randrange(1 << 16)
-        while (client, qid) in self.by_id:
+        while (client, r, qid) in self.by_id:
             qid = self.rng.randrange(1 << 16)
-        q = dns.message.make_query(self.names[name], dns.rdatatype.A)
-        q.id = qid
-        q.flags &= ~dns.flags.RD  # an authoritative server: no recursion wanted
         e.query_id, e.sent = qid, now
-        self.by_id[(client, qid)] = name
+        self.by_id[(client, r, qid)] = name
         self.counts["dns_queries"] += 1
         try:
-            self.socks[client].sendto(q.to_wire(), self.server)
+            self.socks[client][r].sendto(make_query(self.names[name], qid), self.server)
         except OSError:
             pass  # no route right now: it will time out like any lost query
 
-    def receive(self, client: str, data: bytes, now: float) -> None:
+    def receive(self, client: str, r: int, data: bytes, now: float) -> None:
         try:
             msg = dns.message.from_wire(data)
         except Exception:  # noqa: BLE001 - any malformed reply is ignored, as a stub would
             return
-        name = self.by_id.pop((client, msg.id), None)
+        name = self.by_id.pop((client, r, msg.id), None)
         if name is None:
             return  # a late reply to a query already counted as failed
-        e = self.state[(client, name)]
+        e = self.state[(client, r, name)]
         e.query_id, e.started = None, True
         rtt = (now - e.sent) * 1000
         rcode = msg.rcode()
-        a = [(rr.ttl, r.address) for rr in msg.answer if rr.rdtype == dns.rdatatype.A for r in rr]
+        server = nsid(msg)
+        a = [(rr.ttl, x.address) for rr in msg.answer if rr.rdtype == dns.rdatatype.A for x in rr]
         if rcode != dns.rcode.NOERROR or not a:
             status = dns.rcode.to_text(rcode).lower() if rcode != dns.rcode.NOERROR else "noanswer"
             self.counts["dns_failed"] += 1
-            self._row(e.sent, client, name, status, "", "", rtt)
+            self._row(e.sent, client, name, status, "", "", rtt, r, server)
             return
         ttl, addr = a[0]
         e.answer, e.expires = addr, now + ttl
-        self._row(e.sent, client, name, "ok", addr, str(ttl), rtt)
+        e.refresh = min(self.prefetch * (0.5 + 0.5 * self.rng.random()), ttl / 2)
+        self._row(e.sent, client, name, "ok", addr, str(ttl), rtt, r, server)
 
     def expire(self, now: float) -> None:
-        """Queries without a reply within the timeout are failed resolutions."""
-        for (client, name), e in self.state.items():
-            if e.query_id is not None and now - e.sent >= self.timeout:
-                self.by_id.pop((client, e.query_id), None)
-                e.query_id, e.started = None, True
-                self.counts["dns_failed"] += 1
-                self._row(e.sent, client, name, "timeout", "", "", None)
+        """Queries without a reply within the timeout are failed resolutions;
+        resolvers whose answer is about to run out ask again."""
+        for (client, r, name), e in self.state.items():
+            if e.query_id is not None:
+                if now - e.sent >= self.timeout:
+                    self.by_id.pop((client, r, e.query_id), None)
+                    e.query_id, e.started = None, True
+                    self.counts["dns_failed"] += 1
+                    self._row(e.sent, client, name, "timeout", "", "", None, r, "")
+            elif e.answer is not None and now < e.expires and e.expires - now <= e.refresh:
+                self._ask(client, r, name, e, now)
 
     def pending(self) -> bool:
         return any(e.query_id is not None for e in self.state.values())
 
     def _row(self, t: float, client: str, name: str, status: str, answer: str, ttl: str,
-             rtt: Optional[float]) -> None:
+             rtt: Optional[float], r: int, server: str) -> None:
         self.out.write(f"{t:.6f},{client},{name},{status},{answer},{ttl},"
-                       f"{'' if rtt is None else f'{rtt:.3f}'}\n")
+                       f"{'' if rtt is None else f'{rtt:.3f}'},{r},{server}\n")
 
 
 def ask_many(server: str, name: str, count: int, timeout: float = 1.0, port: int = 53,
              duration: Optional[float] = None) -> dict[str, Any]:
     """Ask ``count`` times (or for ``duration`` seconds), one query at a time,
     no cache: the distribution of a LUA record's answers as this host gets it.
-    Returns the answers in order ("" for a failed query) and their times."""
+    Returns the answers in order ("" for a failed query), their times and
+    the NSID of the server that gave each ("" if none or failed)."""
     import time
 
     import dns.exception
     import dns.query
 
-    q = dns.message.make_query(name, dns.rdatatype.A)
-    q.flags &= ~dns.flags.RD
-    answers, times = [], []
+    answers, times, servers = [], [], []
     end = time.time() + duration if duration else None
+    rng = random.Random()
     while (len(answers) < count) if end is None else (time.time() < end):
         t = time.time()
         try:
+            q = dns.message.from_wire(make_query(name, rng.randrange(1 << 16)))
             r = dns.query.udp(q, server, port=port, timeout=timeout)
             got = next((x.address for rr in r.answer if rr.rdtype == dns.rdatatype.A for x in rr), "")
+            sid = nsid(r)
         except (dns.exception.Timeout, OSError):
-            got = ""
+            got, sid = "", ""
         answers.append(got)
         times.append(round(t, 6))
-    return {"answers": answers, "times": times, "failed": answers.count("")}
+        servers.append(sid)
+    return {"answers": answers, "times": times, "servers": servers, "failed": answers.count("")}
 
 
 def main() -> int:

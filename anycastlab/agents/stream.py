@@ -19,9 +19,9 @@ Rows have the same columns as the round engine's samples.csv; ``t`` is the
 send time on the wall clock, the clock the runner's event log uses.
 
 With DNS steering, an ``ipa`` slot carries a name instead of an address:
-the client's stub resolver (``resolver``) gives the address of its cached
-answer, asking PowerDNS when the TTL runs out, and the probe goes there (a
-probe with no valid answer is written as lost, with no address). G, every
+the client's next resolver in turn (``resolver``: ``resolvers`` per client
+network) gives the address of its cached answer, and the probe goes there
+(a probe with no valid answer is written as lost, with no address). G, every
 P_k and U_p are probed by address: G's name never changes its answer (the
 zone gives it an hour's TTL), and P_k, U_p are the CDN's own measurements. Files are flushed every 0.2 s: the steering loop reads them live.
 
@@ -46,19 +46,22 @@ from .netns import enter, setns
 from .resolver import Resolvers
 from .responder import SO_TIMESTAMPNS, network_rtt, rx_time
 
-def open_sockets(clients: dict[str, int]) -> dict[str, socket.socket]:
-    """One non-blocking UDP socket per client, created inside its namespace."""
-    socks = {}
+def open_sockets(clients: dict[str, int], per_client: int = 1,
+                 rcvbuf: int = 1 << 20) -> dict[str, list[socket.socket]]:
+    """``per_client`` non-blocking UDP sockets per client, created inside its namespace."""
+    socks: dict[str, list[socket.socket]] = {}
     own = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
     try:
         for client, pid in clients.items():
             enter(f"/proc/{pid}/ns/net")
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
-            s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
-            s.bind(("0.0.0.0", 0))
-            s.setblocking(False)
-            socks[client] = s
+            socks[client] = []
+            for _ in range(per_client):
+                s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+                s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+                s.bind(("0.0.0.0", 0))
+                s.setblocking(False)
+                socks[client].append(s)
     finally:
         setns(own)
         os.close(own)
@@ -71,7 +74,7 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
     targets: list[dict[str, str]] = spec["targets"]
     interval, timeout = float(spec["interval"]), float(spec["timeout"])
     port = int(spec.get("port", 7777))
-    socks = open_sockets(clients)
+    socks = {c: v[0] for c, v in open_sockets(clients).items()}
     sel = selectors.DefaultSelector()
     for client, s in socks.items():
         sel.register(s, selectors.EVENT_READ, client)
@@ -79,12 +82,13 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
     dns_out = None
     if spec.get("dns"):
         d = spec["dns"]
-        dns_socks = open_sockets(clients)
-        for client, s in dns_socks.items():
-            sel.register(s, selectors.EVENT_READ, ("dns", client))
+        dns_socks = open_sockets(clients, int(d.get("resolvers", 1)), rcvbuf=1 << 16)
+        for client, ss in dns_socks.items():
+            for r, s in enumerate(ss):
+                sel.register(s, selectors.EVENT_READ, ("dns", client, r))
         dns_out = open(d["out"], "w", buffering=1 << 14)
         res = Resolvers(dns_socks, d["names"], d["server"], int(d.get("port", 53)),
-                        float(d["timeout"]), float(d["prefetch"]), dns_out)
+                        float(d["timeout"]), float(d["prefetch"]), dns_out, seed=d.get("seed"))
     if stop_fd is not None:
         sel.register(stop_fd, selectors.EVENT_READ, None)
     out = open(spec["out"], "w", buffering=1 << 16)
@@ -102,6 +106,8 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
     next_send = time.monotonic()
     sending = True
     ready = spec.get("ready")
+    if res is not None:
+        res.start(t_start)
     if ready:
         Path(ready).write_text(f"{t_start:.6f}\n")
 
@@ -146,10 +152,10 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
                     sel.unregister(stop_fd)  # type: ignore[arg-type]
                 continue
             if isinstance(key.data, tuple):  # a DNS reply
-                _, client = key.data
+                _, client, r = key.data
                 try:
                     while True:
-                        res.receive(client, key.fileobj.recv(4096), time.time())  # type: ignore[union-attr]
+                        res.receive(client, r, key.fileobj.recv(4096), time.time())  # type: ignore[union-attr]
                 except (BlockingIOError, InterruptedError, ConnectionError):
                     pass
                 continue

@@ -14,9 +14,10 @@ Clients query the server directly (no recursive resolver in the lab), so
 the subnet PowerDNS sees is the client host's own. A subnet with no shares
 yet (before the first measurement window) gets every provider alike.
 
-This module writes text only (zone, pdns.conf, named.conf). The server
-(Debian's ``pdns_server`` with the bind backend) runs inside the lab's DNS
-node, started and reloaded by ``lab/dns.py``.
+This module writes text only (zone, pdns.conf, named.conf). The servers
+(Debian's ``pdns_server`` with the bind backend) run at every PoP's edge on
+the anycast DNS address (or in the unicast DNS node), started and reloaded
+by ``lab/dns.py``; each names itself by ``server-id`` (NSID).
 """
 from __future__ import annotations
 
@@ -52,7 +53,10 @@ def client_subnet(plan: AddressPlan, client: str) -> str:
     return plan.nodes[client_host_name(client)].site_prefix  # type: ignore[return-value]
 
 
-def render_zone(plan: AddressPlan, topology: str, shares: Shares, serial: int, ttl: int) -> str:
+def render_zone(plan: AddressPlan, topology: str, shares: Shares, serial: int, ttl: int,
+                ns_address: Optional[str] = None) -> str:
+    """``ns_address``: the address the zone names for its server (default:
+    the unicast server's; the anycast DNS address when served from the PoPs)."""
     addrs = provider_addresses(plan)
     clients = []
     for c in sorted(shares):
@@ -64,18 +68,20 @@ def render_zone(plan: AddressPlan, topology: str, shares: Shares, serial: int, t
     return render_template("zone.j2", {
         "zone": ZONE, "topology": topology, "serial": serial, "ttl": int(ttl), "scale": SCALE,
         "global_ttl": GLOBAL_TTL,
-        "dns_address": plan.services.dns_address,
+        "dns_address": ns_address or plan.services.dns_address,
         "global_address": plan.services.address(plan.services.global_prefix),
         "clients": clients, "default_pick": lua_pick([(1, a) for a in addrs.values()])})
 
 
 def write_config(folder: Path, plan: AddressPlan, run: str, port: int = DNS_PORT,
-                 address: Optional[str] = None) -> None:
+                 address: Optional[str] = None, server_id: str = "dns") -> None:
     """pdns.conf and named.conf for a server in ``folder`` (its cwd);
-    ``address``/``port`` default to the lab's DNS service address, port 53."""
+    ``address``/``port`` default to the unicast DNS address, port 53;
+    ``server_id`` is what the server answers to NSID (the PoP's name)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "pdns.conf").write_text(render_template(
-        "pdns.conf.j2", {"run": run, "address": address or plan.services.dns_address, "port": port}))
+        "pdns.conf.j2", {"run": run, "address": address or plan.services.dns_address, "port": port,
+                         "server_id": server_id}))
     (folder / "named.conf").write_text(render_template(
         "named.conf.j2", {"zone": ZONE, "zone_file": ZONE_FILE}))
 

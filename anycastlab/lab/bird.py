@@ -61,7 +61,7 @@ class Birds:
             sv = plan.services
             for pop, provs in sv.pop_providers.items():
                 if set(provs) & (reach | {me.asid}):
-                    out |= {sv.global_prefix, sv.pop_prefixes[pop]}
+                    out |= {sv.global_prefix, sv.dns_prefix, sv.pop_prefixes[pop]}
             out |= {p for k, p in sv.provider_prefixes.items() if k in reach or k == me.asid}
         return out
 

@@ -1,7 +1,8 @@
-"""The CDN's PowerDNS server in the lab's DNS node: start, stop, ready,
-publish a zone and reload it live (``pdns_control bind-reload-now``: no
-restart, no dropped query). The text it serves comes from
-``config.powerdns``."""
+"""The CDN's authoritative DNS: PowerDNS at every PoP's edge on the anycast
+DNS address (``dns.server: anycast``, the default) or one server in the
+unicast DNS node. Start, stop, ready, publish a zone to every server and
+reload them together (``pdns_control bind-reload-now``: no restart, no
+dropped query). The text they serve comes from ``config.powerdns``."""
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ from typing import Any, Optional
 
 from ..config.powerdns import ZONE_FILE, Shares, render_zone, write_config
 from ..errors import EnvironmentProblem, LabError
-from ..model.addressing import DNS_HOST, AddressPlan
+from ..model.addressing import DNS_HOST, AddressPlan, edge_host_name
 from ..model.settings import NAMES, ZONE, DnsSettings
 from .base import LabBase
 from .spawn import wait_until_ready
@@ -35,96 +36,171 @@ def server_command() -> list[str]:
     return [pdns_binary(), "--config-dir=."]
 
 
-class Zone:
-    """The zone file of one server folder and its serial; publishing a new
-    version reloads the running server and says how that went."""
+def reload_server(folder: Path) -> None:
+    """Have the server running in ``folder`` re-read the zone; LabError if it cannot."""
+    try:
+        res = subprocess.run(["pdns_control", "--config-dir=.", "--socket-dir=.",
+                              "bind-reload-now", ZONE], cwd=folder, capture_output=True,
+                             text=True, timeout=5)
+    except subprocess.TimeoutExpired:
+        raise LabError("PowerDNS did not answer its control socket within 5 s",
+                       file=folder / "pdns.out") from None
+    if res.returncode != 0 or "parsed into memory" not in res.stdout:
+        raise LabError(f"PowerDNS did not reload {ZONE}: "
+                       f"{(res.stdout + res.stderr).strip()[:300]}",
+                       file=folder / "pdns.out", fix="see the server's log there")
 
-    def __init__(self, folder: Path, plan: AddressPlan, topology: str, ttl: int) -> None:
-        self.folder, self.plan, self.topology, self.ttl = folder, plan, topology, int(ttl)
+
+class Zone:
+    """The zone of every server (folder) and its serial; publishing a new
+    version writes it to all of them and reloads them together, so the
+    anycast servers differ for a few ms at most, and says how that went."""
+
+    def __init__(self, folders: list[Path], plan: AddressPlan, topology: str, ttl: int,
+                 ns_address: Optional[str] = None) -> None:
+        self.folders, self.plan, self.topology, self.ttl = list(folders), plan, topology, int(ttl)
+        self.ns_address = ns_address
         self.serial = 0
         self.shares: Shares = {}
+        self.history: list[tuple[float, Shares]] = []  # (wall time reloaded, shares) per publication
+
+    @property
+    def folder(self) -> Path:
+        """The first server's folder (where a message about the zone points)."""
+        return self.folders[0]
 
     def write(self, shares: Shares) -> None:
-        """Render the next serial and swap it in (a reader never sees half a file)."""
+        """Render the next serial and swap it in everywhere (a reader never sees half a file)."""
         self.serial += 1
         self.shares = {c: dict(v) for c, v in shares.items()}
-        tmp = self.folder / f".{ZONE_FILE}.tmp"
-        tmp.write_text(render_zone(self.plan, self.topology, self.shares, self.serial, self.ttl))
-        os.replace(tmp, self.folder / ZONE_FILE)
+        text = render_zone(self.plan, self.topology, self.shares, self.serial, self.ttl, self.ns_address)
+        for folder in self.folders:
+            tmp = folder / f".{ZONE_FILE}.tmp"
+            tmp.write_text(text)
+            os.replace(tmp, folder / ZONE_FILE)
 
     def reload(self) -> None:
-        """Have the running server re-read the zone; raises LabError if it cannot."""
-        try:
-            res = subprocess.run(["pdns_control", "--config-dir=.", "--socket-dir=.",
-                                  "bind-reload-now", ZONE], cwd=self.folder, capture_output=True,
-                                 text=True, timeout=5)
-        except subprocess.TimeoutExpired:
-            raise LabError("PowerDNS did not answer its control socket within 5 s",
-                           file=self.folder / "pdns.out") from None
-        if res.returncode != 0 or "parsed into memory" not in res.stdout:
-            raise LabError(f"PowerDNS did not reload {ZONE}: "
-                           f"{(res.stdout + res.stderr).strip()[:300]}",
-                           file=self.folder / "pdns.out", fix="see the server's log there")
+        """Reload every server; raises LabError naming the first that could not."""
+        errors = [e for e in self._reload_all() if e is not None]
+        if errors:
+            raise errors[0]
+
+    def _reload_all(self) -> list[Optional[LabError]]:
+        out: list[Optional[LabError]] = []
+        for folder in self.folders:
+            try:
+                reload_server(folder)
+                out.append(None)
+            except LabError as exc:
+                out.append(exc)
+        return out
 
     def publish(self, shares: Shares) -> dict[str, Any]:
         """Write and reload; returns the log entry (times on the wall clock).
-        A server that is down (a scenario stopped it) is recorded, not fatal:
-        it reads the newest zone when it starts again."""
+        A server that is down (a scenario stopped it, or its PoP) is
+        recorded, not fatal: it reads the newest zone when it starts again.
+        ``ok``: every server reloaded; ``reloaded``: how many did."""
         t = time.time()
         self.write(shares)
         entry: dict[str, Any] = {"serial": self.serial, "t_written": round(time.time(), 6)}
-        try:
-            self.reload()
-            entry.update({"ok": True, "t_reloaded": round(time.time(), 6)})
-        except LabError as exc:
-            entry.update({"ok": False, "t_reloaded": None, "error": exc.message})
+        errors = self._reload_all()
+        failed = [(f, e) for f, e in zip(self.folders, errors) if e is not None]
+        n_ok = len(self.folders) - len(failed)
+        entry.update({"ok": not failed, "reloaded": n_ok, "servers": len(self.folders),
+                      "t_reloaded": round(time.time(), 6) if n_ok else None})
+        if failed:
+            entry["error"] = "; ".join(f"{f.name if f.name != 'pdns' else f.parent.name}: {e.message}"
+                                       for f, e in failed)
         entry["reload_ms"] = round((time.time() - t) * 1000, 2)
+        if n_ok:
+            self.history.append((entry["t_reloaded"], self.shares))
         return entry
 
 
-def query_address(lab: LabBase, node: str, name: str, timeout: float = 1.0) -> Optional[str]:
+def query_address(lab: LabBase, node: str, name: str, timeout: float = 1.0,
+                  server: Optional[str] = None) -> Optional[str]:
     """One A query with ``dig`` from a node (readiness checks, ``anycastlab exec``)."""
+    server = server or lab.plan.services.dns_address
     res = lab.exec(node, ["dig", "+short", f"+time={max(1, int(timeout))}", "+tries=1",
-                          f"@{lab.plan.services.dns_address}", name, "A"], timeout=timeout + 5)
+                          f"@{server}", name, "A"], timeout=timeout + 5)
     lines = [x for x in res.stdout.split() if x and not x.startswith(";")]
     return lines[0] if res.returncode == 0 and lines else None
 
 
 class Dns:
-    """The lab's PowerDNS: start (writing config and a first zone), stop, and
-    the zone that the steering loop publishes."""
+    """The lab's PowerDNS servers: start (writing config and a first zone),
+    stop, and the zone that the steering loop publishes.
+
+    Anycast (the default): one server per PoP, in the PoP's edge host
+    (``e-<pop>/pdns/``), listening on the DNS service address D.1 that the
+    PoP's speaker announces with its other prefixes (so a PoP withdrawn by
+    its health check takes its DNS with it); the zone is the same
+    everywhere. Unicast: one server in the ``dns`` node."""
 
     def __init__(self, lab: LabBase, settings: Optional[DnsSettings]) -> None:
         self.lab, self.settings = lab, settings
         self.zone: Optional[Zone] = None
 
-    def start(self) -> None:
-        """Start (or restart) PowerDNS in the DNS node; wait until it answers.
+    @property
+    def anycast(self) -> bool:
+        return self.settings is not None and self.settings.server == "anycast"
 
-        The first start writes its config and a zone without shares (every
-        client gets every provider alike until the steering loop publishes);
-        a restart serves the newest zone published meanwhile."""
+    @property
+    def address(self) -> str:
+        """The address clients ask."""
+        return self.lab.plan.services.dns_server(self.settings.server if self.settings else "unicast")
+
+    def servers(self) -> dict[str, str]:
+        """Node -> server id (the PoP's city, or 'dns')."""
+        if self.anycast:
+            return {edge_host_name(p): p for p in self.lab.topo.cdn.cities}
+        return {DNS_HOST: "dns"}
+
+    def folder(self, node: str) -> Path:
+        assert self.lab.record is not None
+        d = self.lab.record.node_dir(node)
+        return d / "pdns" if node != DNS_HOST else d
+
+    def start(self, nodes: Optional[list[str]] = None) -> None:
+        """Start (or restart) the servers (all, or those on ``nodes``); wait
+        until each answers.
+
+        The first start writes their configs and a zone without shares
+        (every client gets every provider alike until the steering loop
+        publishes); a restart serves the newest zone published meanwhile."""
         lab = self.lab
         assert lab.record is not None and self.settings is not None
-        d = lab.record.node_dir(DNS_HOST)
+        servers = self.servers()
         if self.zone is None:
-            write_config(d, lab.plan, lab.record.id)
-            self.zone = Zone(d, lab.plan, lab.topo.name, self.settings.ttl_s)
+            for node, sid in servers.items():
+                write_config(self.folder(node), lab.plan, lab.record.id, address=self.address,
+                             server_id=sid)
+            self.zone = Zone([self.folder(n) for n in servers], lab.plan, lab.topo.name,
+                             self.settings.ttl_s, ns_address=self.address)
             self.zone.write({})
-        log = d / "pdns.out"
-        start = log.stat().st_size if log.exists() else 0
-        p = lab.spawn("pdns", DNS_HOST, server_command())
+        todo = [n for n in servers if nodes is None or n in nodes]
+        started = {}
+        for i, node in enumerate(todo):  # start them all, then wait: they come up in parallel
+            log = self.folder(node) / "pdns.out"
+            mark = log.stat().st_size if log.exists() else 0
+            started[node] = (lab.spawn("pdns", node, server_command(), cwd=self.folder(node)), log, mark)
         g = lab.plan.services.address(lab.plan.services.global_prefix)
-        # its log says when it is ready (so the first query is not sent into
-        # the void, costing dig's 1 s timeout); the query then confirms it.
-        # The log line is a hint only: after LOG_HINT_S the queries alone decide.
-        hint = time.monotonic() + LOG_HINT_S
-        while (b"ready to distribute" not in log.read_bytes()[start:]
-               and time.monotonic() < hint and p.poll() is None):
-            time.sleep(0.01)
-        wait_until_ready(lambda: query_address(lab, DNS_HOST, NAMES["global"]) == g, p,
-                         "PowerDNS in the DNS node", log, timeout=20)
+        for i, (node, (p, log, mark)) in enumerate(started.items()):
+            lab.progress("starting PowerDNS", i, len(started))
+            # its log says when it is ready (so the first query is not sent into
+            # the void, costing dig's 1 s timeout); the query then confirms it.
+            # The log line is a hint only: after LOG_HINT_S the queries alone decide.
+            hint = time.monotonic() + LOG_HINT_S
+            while (b"ready to distribute" not in log.read_bytes()[mark:]
+                   and time.monotonic() < hint and p.poll() is None):
+                time.sleep(0.01)
+            wait_until_ready(lambda n=node: query_address(lab, n, NAMES["global"], server=self.address) == g,
+                             p, f"PowerDNS in {node}", log, timeout=20)
+        lab.progress("starting PowerDNS", len(started), len(started))
 
-    def stop(self) -> None:
-        """Stop PowerDNS (a scenario's DNS outage); clients' queries then fail."""
-        self.lab.stop_daemon("pdns", DNS_HOST)
+    def stop(self, nodes: Optional[list[str]] = None) -> None:
+        """Stop the servers (all: the CDN's DNS goes down; or those on
+        ``nodes``); clients' queries to them then fail."""
+        for node in self.servers():
+            if nodes is None or node in nodes:
+                self.lab.stop_daemon("pdns", node)

@@ -122,9 +122,7 @@ class Lab:
             self.pops.start()
             self.wait_converged(self.converge_timeout)
             if self.dns_settings is not None:
-                self.progress("starting PowerDNS", 0, 1)
                 self.start_dns()
-                self.progress("starting PowerDNS", 1, 1)
             self.converge_seconds = round(time.monotonic() - t0, 2)
             self.record.data.update({"status": "up", "up_seconds": self.converge_seconds})
             self.record.save()
@@ -186,10 +184,13 @@ class Lab:
         self.procs.clear()
 
 
-    def spawn(self, kind: str, node: str, cmd: list[str], env: Optional[dict] = None) -> subprocess.Popen:
-        """Start a daemon inside a node, log to <node>/<kind>.out, record it."""
+    def spawn(self, kind: str, node: str, cmd: list[str], env: Optional[dict] = None,
+              cwd: Optional[Path] = None) -> subprocess.Popen:
+        """Start a daemon inside a node, log to <cwd>/<kind>.out (cwd: the
+        node's folder unless given), record it."""
         assert self.record is not None
-        d = self.record.node_dir(node)
+        d = cwd or self.record.node_dir(node)
+        d.mkdir(parents=True, exist_ok=True)
         with open(d / f"{kind}.out", "ab") as out:
             p = self.mn[node].popen(cmd, cwd=str(d), stdout=out,  # type: ignore[attr-defined]
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

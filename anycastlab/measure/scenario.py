@@ -105,7 +105,8 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         "providers": providers, "pops": list(topo.cdn.cities),
         "probes": asdict(scn.probes), "steering": asdict(scn.steering),
         "probe_stats": stats, "phases": phases,
-        "dns": dns_section(scn.dns if lab.zone is not None else None, lab.plan, dns_rows),
+        "dns": dns_section(scn.dns if lab.zone is not None else None, lab.plan, dns_rows,
+                           lab.zone.history if lab.zone is not None else None),
         "timing": {"up_s": round(t_up, 2), "probe_s": stats["seconds"]},
         "health": health, "cpu": cpu,
         "variability": lab.record.data.get("variability", {"seed": None, "applied": False, "lines": 0}),
@@ -184,8 +185,12 @@ def rest_dns(lab: Lab, scn: Scenario, out: Path, rows: list[dict[str, Any]],
     return rows + more, stats
 
 
-def dns_section(settings: Any, plan: Any, dns_rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """report.json's ``dns``: how IPA was steered and what resolution did."""
+def dns_section(settings: Any, plan: Any, dns_rows: list[dict[str, Any]],
+                history: Optional[list[tuple[float, dict[str, dict[str, float]]]]] = None
+                ) -> dict[str, Any]:
+    """report.json's ``dns``: how IPA was steered, by which servers, and what
+    resolution did (``history``: the zone's publications, for answered vs
+    intended shares)."""
     from ..analysis.dns import summary
     from ..model.addressing import provider_addresses
     from ..model.settings import NAMES
@@ -194,7 +199,9 @@ def dns_section(settings: Any, plan: Any, dns_rows: list[dict[str, Any]]) -> dic
         return {"mode": "model"}
     addr_provider = {a: k for k, a in provider_addresses(plan).items()}
     return {"mode": "dns", "settings": asdict(settings), "names": NAMES,
-            "server": plan.services.dns_address, "resolutions": summary(dns_rows, addr_provider)}
+            "server": plan.services.dns_server(settings.server),
+            "servers": (list(plan.services.pop_prefixes) if settings.server == "anycast" else ["dns"]),
+            "resolutions": summary(dns_rows, addr_provider, history)}
 
 
 def health_section(lab: Lab, out: Path, wall0: float, wall1: float, t0: float) -> dict[str, Any]:

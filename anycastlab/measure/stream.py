@@ -38,9 +38,10 @@ class Stream:
                 "out": str(out.resolve()), "max_s": max_s, "ready": str(self.ready)}
         self.dns_out = out.resolve().parent / "dns.csv" if dns is not None else None
         if dns is not None:
-            spec["dns"] = {"server": lab.plan.services.dns_address, "names": {"ipa": NAMES["ipa"]},
+            spec["dns"] = {"server": lab.plan.services.dns_server(dns.server),
+                           "names": {"ipa": NAMES["ipa"]}, "resolvers": dns.resolvers,
                            "timeout": dns.timeout_s, "prefetch": dns.prefetch_s,
-                           "out": str(self.dns_out)}
+                           "seed": getattr(lab, "seed", None), "out": str(self.dns_out)}
         (folder / "stream.json").write_text(json.dumps(spec, indent=1))
         self.log = folder / "stream.out"
         self.log.unlink(missing_ok=True)

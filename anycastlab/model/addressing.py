@@ -63,7 +63,9 @@ class ServicePlan:
 
     global G: 198.18.0.0/24; per provider k (CDN's providers in file order,
     k = 1, 2, ...): 198.18.k.0/24; per PoP p (CDN cities in file order,
-    p = 1, 2, ...): unicast 198.19.p.0/24. Service address is .1 of each.
+    p = 1, 2, ...): unicast 198.19.p.0/24; the authoritative DNS D:
+    198.19.0.0/24, announced from every PoP like G (anycast DNS: a PowerDNS
+    at every PoP's edge answers on D.1). Service address is .1 of each.
     ``pop_providers`` lists, per PoP city, the providers it has a link to.
     """
 
@@ -71,7 +73,12 @@ class ServicePlan:
     provider_prefixes: dict[str, str]
     pop_prefixes: dict[str, str]
     pop_providers: dict[str, list[str]]
-    dns_address: str = ""  # the authoritative DNS server (unicast, in the CDN's site prefix)
+    dns_address: str = ""  # the unicast DNS server (in the first PoP's site prefix)
+    dns_prefix: str = "198.19.0.0/24"  # the anycast DNS service prefix D
+
+    def dns_server(self, mode: str) -> str:
+        """The address clients ask: D.1 (``anycast``) or the unicast server's."""
+        return self.address(self.dns_prefix) if mode == "anycast" else self.dns_address
 
     @staticmethod
     def address(prefix: str) -> str:
@@ -80,14 +87,16 @@ class ServicePlan:
     def pop_announcements(self, pop: str) -> dict[str, tuple[str, list[str]]]:
         """What PoP ``pop`` announces: name -> (prefix, providers to export to).
 
-        Names are ``global``, ``provider:<k>`` and ``unicast``. G goes to every
-        provider of the PoP, P_k only to k, U_p to every provider of the PoP.
+        Names are ``global``, ``provider:<k>``, ``unicast`` and ``dns``. G goes
+        to every provider of the PoP, P_k only to k, U_p and D to every
+        provider of the PoP.
         """
         provs = self.pop_providers[pop]
         out = {"global": (self.global_prefix, list(provs))}
         for k in provs:
             out[f"provider:{k}"] = (self.provider_prefixes[k], [k])
         out["unicast"] = (self.pop_prefixes[pop], list(provs))
+        out["dns"] = (self.dns_prefix, list(provs))
         return out
 
     def scheme_targets(self) -> dict[str, str]:

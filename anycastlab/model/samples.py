@@ -13,7 +13,7 @@ from typing import Any, Callable, Optional
 from ..errors import InputError
 
 FIELDS = ["t", "client", "target", "scheme", "proto", "rtt_ms", "lost", "pop"]
-DNS_FIELDS = ["t", "client", "name", "status", "answer", "ttl", "rtt_ms"]
+DNS_FIELDS = ["t", "client", "name", "status", "answer", "ttl", "rtt_ms", "resolver", "server"]
 
 Row = dict[str, Any]
 
@@ -33,7 +33,9 @@ def _query(r: dict[str, str]) -> Row:
     return {"t": float(r["t"]), "client": r["client"], "name": r["name"],
             "status": r["status"], "answer": _text_or_none(r["answer"]),
             "ttl": int(r["ttl"]) if r["ttl"] else None,
-            "rtt_ms": float(r["rtt_ms"]) if r["rtt_ms"] else None}
+            "rtt_ms": float(r["rtt_ms"]) if r["rtt_ms"] else None,
+            # runs before resolvers had numbers and servers their NSID: one resolver, unnamed
+            "resolver": int(r.get("resolver") or 0), "server": r.get("server") or None}
 
 
 def read_rows(path: Path, convert: Callable[[dict[str, str]], Row], what: str) -> list[Row]:

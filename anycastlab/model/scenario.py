@@ -83,6 +83,8 @@ class DnsSpec(_Strict):
     rest_s: float = Field(20.0, ge=1, le=3600)
     timeout_s: float = Field(1.0, gt=0, le=10)
     prefetch_s: float = Field(1.0, ge=0, le=60)
+    resolvers: int = Field(32, ge=1, le=256)   # per client network (docs/dns.md)
+    server: Literal["anycast", "unicast"] = "anycast"
 
     @model_validator(mode="after")
     def _prefetch_below_ttl(self) -> "DnsSpec":
@@ -252,7 +254,7 @@ def load_scenario(name: str, topology_override: Optional[str] = None, *,
     s = spec.steering
     interval = p.interval_s if p.interval_s is not None else (0.1 if timeline else 0.2)
     d = spec.dns
-    dns = DnsSettings(d.ttl_s, d.rest_s, d.timeout_s, d.prefetch_s) if s.mode == "dns" else None
+    dns = DnsSettings(d.ttl_s, d.rest_s, d.timeout_s, d.prefetch_s, d.resolvers, d.server) if s.mode == "dns" else None
     if dns is None:
         for i, ph in enumerate(timeline):
             for j, ev in enumerate(ph.events):

@@ -73,14 +73,25 @@ class DnsSettings:
     answers per client).
     timeout_s 1: a query with no reply within this is a failed resolution;
     the client asks again at its next probe round.
-    prefetch_s 1: a client re-asks this long before its answer expires, so
-    a working server never leaves it without an answer.
+    prefetch_s 1: a resolver re-asks this long before its answer expires
+    (jittered over the last half of it), so a working server never leaves
+    it without an answer.
+    resolvers 32: each client network has this many resolvers (its users'
+    caches), each a real DNS client with its own socket, TTL cache and
+    draws; the network's IPA probes take their turns, so the answers it
+    uses converge to the zone's shares (one resolver draws one answer per
+    TTL: about 3 in a 20 s stage, 96 with 32).
+    server "anycast": the zone is served by a PowerDNS at every PoP's edge
+    on one DNS service address announced from every PoP, as real CDNs serve
+    their names; "unicast": one server behind the first PoP's router.
     """
 
     ttl_s: int = 10
     rest_s: float = 20.0
     timeout_s: float = 1.0
     prefetch_s: float = 1.0
+    resolvers: int = 32
+    server: str = "anycast"
 
 
 @dataclass(frozen=True)

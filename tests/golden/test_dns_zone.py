@@ -58,7 +58,7 @@ def test_rendered_zone_passes_pdnsutil_check_zone(plan, tmp_path):
     if not shutil.which("pdnsutil"):
         pytest.fail("pdnsutil is missing: run 'sudo make setup' (pdns-server)")
     powerdns.write_config(tmp_path, plan, "test")
-    zone = labdns.Zone(tmp_path, plan, "tiny", 10)
+    zone = labdns.Zone([tmp_path], plan, "tiny", 10)
     zone.write(SHARES)
     res = subprocess.run(["pdnsutil", f"--config-dir={tmp_path}", "check-zone", settings.ZONE],
                          capture_output=True, text=True, cwd=tmp_path, timeout=30)

@@ -1,5 +1,7 @@
-"""DNS steering as root on tiny.yaml: the lab's own PowerDNS in the DNS node,
-queried from the clients' namespaces over the lab's BGP routes.
+"""DNS steering as root on tiny.yaml: the lab's own PowerDNS servers, one at
+every PoP's edge on the anycast DNS address (and, in one test, the unicast
+server in the DNS node), queried from the clients' namespaces over the
+lab's BGP routes.
 
 Statistical bound used below: with N = 1000 independent weighted picks at
 share p, the observed fraction deviates from p by more than 5 standard
@@ -18,29 +20,47 @@ import pytest
 from anycastlab.config import powerdns
 from anycastlab.lab import dns as labdns
 from anycastlab.model import settings
-from anycastlab.model.addressing import provider_addresses
-from anycastlab.model.addressing import DNS_HOST
+from anycastlab.measure.paths import Walk, walk
+from anycastlab.measure.stream import Stream
+from anycastlab.analysis.dns import summary
+from anycastlab.model.addressing import client_host_name, edge_host_name, provider_addresses
+from anycastlab.model.samples import read_dns
 
 pytestmark = pytest.mark.lab
 
 
-def ask(lab, client: str, count: int, duration: float | None = None) -> dict:
-    argv = [sys.executable, "-m", "anycastlab.agents.resolver", lab.plan.services.dns_address,
-            settings.NAMES["ipa"], str(count)] + ([str(duration)] if duration else [])
+def ask(lab, client: str, count: int, duration: float | None = None, server: str | None = None,
+        name: str = settings.NAMES["ipa"]) -> dict:
+    argv = [sys.executable, "-m", "anycastlab.agents.resolver", server or lab.dns.address,
+            name, str(count)] + ([str(duration)] if duration else [])
     return json.loads(lab.run(f"h-{client}", argv, timeout=120))
 
 
-def test_dns_host_is_a_unicast_node_of_the_cdn_in_its_own_namespace(lab):
-    node = lab.plan.nodes[DNS_HOST]
-    assert node.asid == lab.topo.cdn.id and node.city == lab.topo.cdn.cities[0]
-    entry = next(d for d in lab.record.daemons() if d.name == "pdns")
-    assert entry.node == DNS_HOST and entry.alive()
-    folder = lab.record.folder / DNS_HOST
-    for f in ("pdns.conf", "named.conf", powerdns.ZONE_FILE, "pdns.controlsocket"):
-        assert (folder / f).exists(), f
+def test_a_server_at_every_pop_edge_answers_on_the_anycast_address(lab):
+    assert lab.dns.address == lab.plan.services.address(lab.plan.services.dns_prefix)
+    running = {d.node for d in lab.record.daemons() if d.name == "pdns" and d.alive()}
+    assert running == {edge_host_name(p) for p in lab.topo.cdn.cities}
+    for pop in lab.topo.cdn.cities:
+        folder = lab.record.folder / edge_host_name(pop) / "pdns"
+        for f in ("pdns.conf", "named.conf", powerdns.ZONE_FILE, "pdns.controlsocket"):
+            assert (folder / f).exists(), f
+        assert f"server-id={pop}" in (folder / "pdns.conf").read_text()
+
+
+def test_each_client_is_answered_by_the_pop_bgp_picks_for_the_dns_prefix(lab):
+    """The PoP whose server answers (its NSID) is the one the client's FIB
+    walk to the DNS address ends at: BGP decides, as for any anycast prefix."""
+    addr = lab.dns.address
+    with lab.routes() as reader:
+        picked = {c: walk(reader, lab.plan, Walk(client_host_name(c), addr)).end
+                  for c in ("c1", "c2", "c3")}
     g = lab.plan.services.address(lab.plan.services.global_prefix)
-    for c in ("c1", "c2", "c3"):  # every client reaches it through BGP
-        assert labdns.query_address(lab, f"h-{c}", settings.NAMES["global"]) == g
+    for c, end in picked.items():
+        assert end.startswith("e-"), (c, end)
+        got = ask(lab, c, 3, name=settings.NAMES["global"])
+        assert got["answers"] == [g] * 3
+        assert set(got["servers"]) == {end[2:]}, (c, got["servers"], end)
+    assert len(set(picked.values())) > 1  # tiny's clients reach both PoPs: it is anycast
 
 
 def test_answers_follow_the_shares_within_five_sigma(lab):
@@ -67,7 +87,7 @@ def test_reload_changes_answers_and_no_query_fails_meanwhile(lab):
     addrs = provider_addresses(lab.plan)
     assert lab.zone.publish({"c1": {"tra": 1.0}})["ok"]
     argv = ["mnexec", "-a", str(lab.netns_pid("h-c1")), sys.executable, "-m", "anycastlab.agents.resolver",
-            lab.plan.services.dns_address, settings.NAMES["ipa"], "0", "4"]
+            lab.dns.address, settings.NAMES["ipa"], "0", "4"]
     asker = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
     serials, reloads, starts = [], [], []
     try:
@@ -106,3 +126,41 @@ def test_reload_changes_answers_and_no_query_fails_meanwhile(lab):
         stale += [round((t - t_r) * 1000, 1) for t, a in during if a != want]
     assert checked >= 10
     assert len(stale) <= 0.02 * total, f"stale answers (ms after the reload): {stale} of {total}"
+
+
+def enough(path, clients, n: int) -> bool:
+    text = path.read_text() if path.exists() else ""
+    return all(text.count(f",{c},ipa,ok,") >= n for c in clients)
+
+
+def test_32_resolvers_per_network_converge_to_the_zone_within_five_sigma(lab, tmp_path):
+    """The probe stream's resolvers (32 per network, TTL 1 s here) draw about
+    32 answers a second per network; over 8 s each network's answered mix
+    is within 5 standard errors of the zone's shares (analysis/dns.py ``z``)."""
+    intended = {"c1": {"tra": 0.7, "trb": 0.3}, "c2": {"tra": 0.2, "trb": 0.8},
+                "c3": {"tra": 0.5, "trb": 0.5}}
+    ttl = lab.zone.ttl
+    lab.zone.ttl = 1
+    try:
+        assert lab.zone.publish(intended)["ok"]
+        history = [lab.zone.history[-1]]
+        dset = settings.DnsSettings(ttl_s=1, prefetch_s=0.2, resolvers=32)
+        stream = Stream(lab, tmp_path / "samples.csv", 0.1, 1.0, max_s=60, dns=dset, measure=False)
+        try:  # until every network has drawn 200 answers (about 7 s), 40 s at most
+            deadline = time.monotonic() + 40
+            while time.monotonic() < deadline and not enough(tmp_path / "dns.csv", intended, 200):
+                time.sleep(0.5)
+        finally:
+            stream.stop(1.0)
+    finally:
+        lab.zone.ttl = ttl
+    rows = read_dns(tmp_path / "dns.csv")
+    addr_provider = {a: k for k, a in provider_addresses(lab.plan).items()}
+    s = summary(rows, addr_provider, history)
+    for c in intended:
+        got = s["clients"][c]
+        assert got["resolvers"] == 32 and got["failed"] == 0, got
+        assert got["shares"]["answers"] >= 150, got["shares"]
+        assert got["shares"]["z"] <= 5, (c, got["shares"])
+        assert got["server"] in lab.topo.cdn.cities
+

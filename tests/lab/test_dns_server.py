@@ -34,7 +34,7 @@ def scratch_server(plan, tmp_path):
     plan.nodes["h-c1"].site_prefix = "127.0.0.0/8"
     port = free_port()
     powerdns.write_config(tmp_path, plan, "test", port=port, address="127.0.0.1")
-    zone = labdns.Zone(tmp_path, plan, "tiny", 10)
+    zone = labdns.Zone([tmp_path], plan, "tiny", 10)
     zone.write({"c1": {"tra": 1.0}, "c2": {"trb": 1.0}})
     with open(tmp_path / "pdns.out", "wb") as log:
         proc = subprocess.Popen(labdns.server_command(), cwd=tmp_path, stdout=log,

@@ -29,7 +29,7 @@ def test_steering_loop_ranks_like_the_model_and_survives_a_dead_server(plan, tmp
                     f"{'' if i % 4 == 0 else 'lon'}")
     samples.write_text("\n".join(rows) + "\n")
     powerdns.write_config(tmp_path, plan, "test")
-    zone = labdns.Zone(tmp_path, plan, "tiny", 10)
+    zone = labdns.Zone([tmp_path], plan, "tiny", 10)
     st = Steering(window_s=2)
     loop = SteeringLoop(zone, samples, ["tra", "trb"], st, t0, -2.0, 0.0)
     loop.step()
