@@ -13,11 +13,15 @@ the timeline; warm-up probes have negative times).
              by the shares *in effect* (computed from the previous window),
              so a lost probe on a provider with 2 % share loses 0.02 of the
              client's traffic; RTT is that of the delivered traffic.
+             all_in: as the share model with cap 1 (the top WAN provider only).
              oracle / optimal: the best provider / unicast probe of the round.
   windows    every ``window_s`` the WAN ranking and IPA shares are
              recomputed from that window's samples only and take effect at
              its end, as a live steering loop would (a window without any
              answer keeps the previous shares: nothing new was learned).
+             A run that recorded its live loop's published shares (the
+             steering log, after the capacity headroom) uses those instead,
+             from when the loop published them.
   metrics    per event, client and scheme, over the event's span (until the
              next event or the end, minus a guard of up to 1 s whose probes may
              meet the next event in flight): lost probes, loss window (first to last
@@ -34,8 +38,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass
-from typing import Any, Optional
+from dataclasses import dataclass, replace
+from typing import Any, NamedTuple, Optional
 
 from ..model.schemes import EVENTS, PER_ROUND
 from ..model.settings import Steering
@@ -80,17 +84,24 @@ def first_window_start(warmup_s: float, window_s: float) -> float:
     return -window_s * max(1, math.ceil(warmup_s / window_s - 1e-9))
 
 
-def rank(samples: dict[str, list[Optional[float]]], steering: Steering
-         ) -> tuple[dict[str, float], dict[str, float], Optional[float]]:
-    """One window's ranking of one client: (shares, WAN scores, nominal RTT)
-    from its provider samples (None = lost). The live steering loop and the
-    analysis both call this, so the zone and the model agree."""
+class Ranked(NamedTuple):
+    """One window's ranking of one client."""
+    shares: dict[str, float]
+    scores: dict[str, float]
+    nominal: Optional[float]
+    rtts: dict[str, float]      # median RTT of each provider that answered
+
+
+def rank(samples: dict[str, list[Optional[float]]], steering: Steering) -> Ranked:
+    """One window's ranking of one client from its provider samples (None =
+    lost). The live steering loop and the analysis both call this, so the
+    zone and the model agree."""
     samples = {k: v for k, v in samples.items() if v}
     answered = {k: [x for x in v if x is not None] for k, v in samples.items()}
-    rtts = {k: median(v) for k, v in answered.items() if v}
+    rtts: dict[str, float] = {k: median(v) for k, v in answered.items() if v}  # type: ignore[misc]
     nominal, _, scores = wan(samples)
-    shares = allocate({k: s for k, s in scores.items() if k in rtts}, steering, rtts)  # type: ignore[arg-type]
-    return shares, scores, nominal
+    shares = allocate({k: s for k, s in scores.items() if k in rtts}, steering, rtts)
+    return Ranked(shares, scores, nominal, rtts)
 
 
 def window_shares(per: dict[str, list[Sample]], providers: list[str], start: float, end: float,
@@ -105,7 +116,7 @@ def window_shares(per: dict[str, list[Sample]], providers: list[str], start: flo
         b = start + i * window_s
         e = b + window_s
         samples = {k: [s[1] for s in per.get(f"provider:{k}", []) if b <= s[0] < e] for k in providers}
-        shares, scores, nominal = rank(samples, steering)
+        shares, scores, nominal, _ = rank(samples, steering)
         if not shares:
             shares = prev  # no answer at all in this window: keep what we had
         out.append({"from": round(e, 3), "window": [round(b, 3), round(e, 3)], "shares": shares,
@@ -141,9 +152,24 @@ def _rounds(per: dict[str, list[Sample]], names: list[str], interval: float) -> 
     return {k: out[k] for k in sorted(out)}
 
 
+def _weighted(t: float, rnd: dict[str, Sample], sh: dict[str, float]) -> Optional[Point]:
+    """One round of provider probes weighted by the shares in effect."""
+    live = {k: rnd[f"provider:{k}"] for k in sh if f"provider:{k}" in rnd and sh[k] > 0}
+    total = sum(sh[k] for k in live)
+    if total <= 0:
+        return None
+    ok = {k: s for k, s in live.items() if s[1] is not None}
+    got = sum(sh[k] for k in ok)
+    rtt = sum(sh[k] * ok[k][1] for k in ok) / got if got > 0 else None  # type: ignore[operator]
+    top = max(live, key=lambda k: sh[k])
+    return (t, rtt, round(1 - got / total, 6), live[top][2], None)
+
+
 def points(per: dict[str, list[Sample]], providers: list[str], pops: list[str],
-           windows: list[dict[str, Any]], interval: float) -> dict[str, list[Point]]:
-    """Per scheme, one point per probe round (see the module docstring)."""
+           windows: list[dict[str, Any]], interval: float,
+           all_in: Optional[list[dict[str, Any]]] = None) -> dict[str, list[Point]]:
+    """Per scheme, one point per probe round (see the module docstring);
+    with ``all_in`` (windows of cap-1 shares) also the all-in column."""
     out: dict[str, list[Point]] = {s: [] for s in SCHEMES}
     out["global"] = as_points(per.get("global", []))
     model = "ipa"
@@ -153,15 +179,10 @@ def points(per: dict[str, list[Sample]], providers: list[str], pops: list[str],
     pnames = [f"provider:{k}" for k in providers]
     for _, rnd in _rounds(per, pnames, interval).items():
         t = min(s[0] for s in rnd.values())
-        sh = shares_at(windows, t)
-        live = {k: rnd[f"provider:{k}"] for k in sh if f"provider:{k}" in rnd and sh[k] > 0}
-        total = sum(sh[k] for k in live)
-        if total > 0:
-            ok = {k: s for k, s in live.items() if s[1] is not None}
-            got = sum(sh[k] for k in ok)
-            rtt = sum(sh[k] * ok[k][1] for k in ok) / got if got > 0 else None  # type: ignore[operator]
-            top = max(live, key=lambda k: sh[k])
-            out.setdefault(model, []).append((t, rtt, round(1 - got / total, 6), live[top][2], None))
+        for name, wins in ((model, windows), ("all_in", all_in)):
+            pt = _weighted(t, rnd, shares_at(wins, t)) if wins is not None else None
+            if pt is not None:
+                out.setdefault(name, []).append(pt)
         ans = [s for s in rnd.values() if s[1] is not None]
         best = min(ans, key=lambda s: s[1]) if ans else None  # type: ignore[arg-type, return-value]
         out["oracle"].append((t, best[1] if best else None, 0.0 if best else 1.0, best[2] if best else None, None))
@@ -290,15 +311,25 @@ def binned(pts: list[Point], start: float, end: float, width: float) -> dict[str
 
 def analyse(rows: list[dict[str, Any]], t0: float, end: float, marks: list[Mark],
             providers: list[str], pops: list[str], steering: Steering, window_s: float,
-            interval: float, warmup_s: float, bin_s: float = 1.0, random_loss: bool = True) -> dict[str, Any]:
+            interval: float, warmup_s: float, bin_s: float = 1.0, random_loss: bool = True,
+            live: Optional[list[dict[str, Any]]] = None) -> dict[str, Any]:
     """Events section, time series and shares over time for report.json.
 
     ``end`` is the timeline's length; windows are aligned on 0 (the start of
-    the timeline) and begin in the warm-up, so shares are in effect at 0."""
+    the timeline) and begin in the warm-up, so shares are in effect at 0.
+    ``live``: the steering log of the run (its published shares per window,
+    after the capacity headroom); the IPA share model then uses those, from
+    when the loop published them, instead of recomputing them (runs without
+    it: recomputed from the samples, as a live loop would)."""
     per = split(rows, t0)
     w_start = first_window_start(warmup_s, window_s)
-    wins = {c: window_shares(p, providers, w_start, end, steering, window_s) for c, p in per.items()}
-    pts = {c: points(p, providers, pops, wins[c], interval) for c, p in per.items()}
+    if live:
+        wins = {c: live_windows(live, c) for c in per}
+    else:
+        wins = {c: window_shares(p, providers, w_start, end, steering, window_s) for c, p in per.items()}
+    all_in = replace(steering, cap=1.0, floor=0.0)
+    pts = {c: points(p, providers, pops, wins[c], interval,
+                     window_shares(p, providers, w_start, end, all_in, window_s)) for c, p in per.items()}
     events = []
     for i, m in enumerate(marks):
         tn = next((x.t for x in marks[i + 1:] if x.t > m.t), end)
@@ -318,7 +349,7 @@ def analyse(rows: list[dict[str, Any]], t0: float, end: float, marks: list[Mark]
     n_bins = max(1, math.ceil((end - w_start) / bin_s - 1e-9))
     series: dict[str, Any] = {"bin_s": bin_s, "t": [round(w_start + i * bin_s, 3) for i in range(n_bins)],
                               "clients": {}, "median": {}}
-    schemes = [s for s in (*SCHEMES, "ipa_model") if any(p.get(s) for p in pts.values())]
+    schemes = [s for s in (*SCHEMES, "ipa_model", "all_in") if any(p.get(s) for p in pts.values())]
     for c in sorted(pts):
         series["clients"][c] = {s: binned(pts[c].get(s, []), w_start, end, bin_s) for s in schemes}
     for s in schemes:
@@ -328,7 +359,21 @@ def analyse(rows: list[dict[str, Any]], t0: float, end: float, marks: list[Mark]
             "loss": [_mean([col["loss"][i] for col in cols]) for i in range(n_bins)]}
     shares = {c: [{"from": w["from"], "shares": w["shares"]} for w in wins[c]] for c in sorted(wins)}
     return {"window_s": window_s, "interval_s": interval, "start_s": w_start, "end_s": end,
-            "events": events, "series": series, "shares": shares}
+            "events": events, "series": series, "shares": shares,
+            "shares_source": "live" if live else "model"}
+
+
+def live_windows(log: list[dict[str, Any]], client: str) -> list[dict[str, Any]]:
+    """One client's published shares from the steering log, in force from
+    when the loop published them (``t_s``); a window that gave the client
+    nothing new keeps its previous shares (the loop does the same)."""
+    out: list[dict[str, Any]] = []
+    prev: dict[str, float] = {}
+    for e in sorted(log, key=lambda e: e["t_s"]):
+        sh = e["shares"].get(client) or prev
+        out.append({"from": e["t_s"], "window": e["window"], "shares": sh})
+        prev = sh
+    return out
 
 
 def _med(v: list[Optional[float]]) -> Optional[float]:

@@ -10,6 +10,12 @@ BGP converges); otherwise they stand. A reading is a few thousand route
 lookups (0.6-0.75 s on world), which is why it is not repeated every
 window. Each application is one entry of the load log, which the report
 summarises (analysis/load.py).
+
+The same paths keep IPA's shares under the capacity headroom
+(model/headroom.py): ``steer`` applies the rule to ranked shares before they
+are applied and published, and logs what it moved. The paths of the last
+reading, the CDN's nodes and the headroom log go into report.json, so a run
+at rest can be re-analysed with another headroom.
 """
 from __future__ import annotations
 
@@ -17,8 +23,9 @@ import threading
 import time
 from typing import Any, Mapping, Optional
 
+from ..model.headroom import Network, Outcome, Rank, apply_headroom
 from ..model.load import Effect, Hop, demand_flows, offered, utilisation_table
-from ..model.settings import Load
+from ..model.settings import Load, Steering
 from .paths import service_paths
 
 REWALK_WINDOWS = 2   # after an event: walk the paths again in this many applications
@@ -35,9 +42,12 @@ class LoadModel:
         self.targets = {"global": targets["global"],
                         **{k: targets[f"provider:{k}"] for k in self.providers}}
         self.capacity = capacities(lab)
+        self.cdn_nodes = frozenset(n for n, node in lab.plan.nodes.items() if node.asid == topo.cdn.id)
         self.paths: dict[tuple[str, str], tuple[list[Hop], list[Hop]]] = {}
         self.rewalk = 1
+        self.walked = False   # walked since the last load log entry
         self.log: list[dict[str, Any]] = []
+        self.headroom_log: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self.lock = threading.Lock()
         self.t0: Optional[float] = None  # event clock origin (wall), when known
@@ -53,6 +63,40 @@ class LoadModel:
     def _walk(self) -> None:
         self.paths = service_paths(self.lab, list(self.demand), self.targets)
 
+    def _fresh(self) -> None:
+        """Walk the paths if an event may have moved them (or none were read)."""
+        if self.rewalk > 0 or not self.paths:
+            self._walk()
+            self.rewalk, self.walked = max(0, self.rewalk - 1), True
+
+    def network(self, walk: bool = True) -> Network:
+        """What the headroom rule needs, on the current paths (walked first if
+        due, unless ``walk`` is False: the lab may be gone)."""
+        with self.lock:
+            if walk:
+                self._fresh()
+            return self._network()
+
+    def _network(self) -> Network:
+        return Network(dict(self.demand), dict(self.paths), dict(self.capacity), self.cdn_nodes,
+                       self.plan.ipa_fraction, self.settings.upstream_ratio, tuple(self.providers))
+
+    def steer(self, shares: Mapping[str, Mapping[str, float]], ranks: Mapping[str, Rank],
+              steering: Steering, label: str = "") -> Outcome:
+        """The ranked shares under the capacity headroom: what to apply and publish."""
+        with self.lock:
+            self._fresh()
+            res = apply_headroom(shares, ranks, self._network(), steering)
+            self.note_headroom(res.record(shares), label)
+            return res
+
+    def note_headroom(self, record: Mapping[str, Any], label: str) -> None:
+        """One entry of the headroom log (when some port was over the limit)."""
+        if record.get("over"):
+            t = time.time()
+            self.headroom_log.append({"t_s": round(t - self.t0, 3) if self.t0 is not None else None,
+                                      "label": label, **record})
+
     def event_applied(self) -> None:
         """Routes may move now: walk the paths again in the next applications."""
         with self.lock:
@@ -62,10 +106,8 @@ class LoadModel:
         """Lay the demand on the paths by these shares and set every line's effect."""
         with self.lock:
             t_start = time.time()
-            walked = False
-            if self.rewalk > 0 or not self.paths:
-                self._walk()
-                self.rewalk, walked = max(0, self.rewalk - 1), True
+            self._fresh()
+            walked, self.walked = self.walked, False
             flows = demand_flows(self.demand, shares, self.paths, self.plan.ipa_fraction,
                                  self.settings.upstream_ratio, self.providers)
             total = offered((r, h) for r, h, _ in flows)
@@ -90,7 +132,15 @@ class LoadModel:
                 "demand_gbps": {c: round(d, 3) for c, d in self.demand.items()},
                 "capacity_gbps": {f"{a}>{b}": c for (a, b), c in sorted(self.capacity.items())},
                 "fields": ["gbps", "ipa_gbps", "rho", "delay_ms", "loss"],
-                "log": self.log, "errors": self.errors}
+                "log": self.log, "errors": self.errors, "headroom": self.headroom_log,
+                "cdn_nodes": sorted(self.cdn_nodes), "paths": paths_record(self.paths)}
+
+
+def paths_record(paths: Mapping[tuple[str, str], tuple[list[Hop], list[Hop]]]) -> dict[str, list[list[str]]]:
+    """report.json's ``load.paths``: "client>target" -> [request nodes, answer nodes]."""
+    def nodes(hops: list[Hop]) -> list[str]:
+        return [hops[0][0], *(b for _, b in hops)] if hops else []
+    return {f"{c}>{t}": [nodes(f), nodes(r)] for (c, t), (f, r) in sorted(paths.items())}
 
 
 def capacities(lab: Any) -> dict[Hop, float]:

@@ -92,8 +92,11 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         if progress:
             progress("analysing", 0, 1)
         phases, timeline = analyse_timeline(scn, rows, providers, extra)
-    else:
-        phases = [{"name": "baseline", **analysis.analyse(topo, providers, rows, scn.steering)}]
+        if extra.get("steering_log") is not None:  # the shares in force, window by window
+            timeline.setdefault("steering_log", extra["steering_log"])
+    else:  # the report's IPA model with the headroom the run applied (on the paths it recorded)
+        net = load.network(walk=False) if load is not None and load.paths else None
+        phases = [{"name": "baseline", **analysis.analyse(topo, providers, rows, scn.steering, net)}]
         timeline = None
     dns_rows = read_dns(out / "dns.csv") if (out / "dns.csv").exists() else []
     data = {
@@ -120,21 +123,27 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     return data, paths
 
 
-def measured_shares(scn: Scenario, providers: list[str], rows: list[dict[str, Any]]
+def measured_shares(scn: Scenario, providers: list[str], rows: list[dict[str, Any]],
+                    load: Optional[LoadModel] = None, label: str = "at rest: the DNS stage's shares"
                     ) -> dict[str, dict[str, float]]:
-    measured = analysis.analyse(scn.topology, providers, rows, scn.steering)["clients"]
-    return {c: v["ipa_model"]["shares"] for c, v in measured.items() if v["ipa_model"]["shares"]}
+    """The shares these samples rank; with the load model, under the capacity
+    headroom (``steering.headroom``), what moved noted in the load's headroom log."""
+    net = load.network() if load is not None and scn.steering.headroom > 0 else None
+    res = analysis.analyse(scn.topology, providers, rows, scn.steering, net)
+    if load is not None and res.get("headroom"):
+        load.note_headroom(res["headroom"], label)
+    return {c: v["ipa_model"]["shares"] for c, v in res["clients"].items() if v["ipa_model"]["shares"]}
 
 
 def rank_then_load(lab: Lab, scn: Scenario, out: Path, load: LoadModel,
                    progress: Optional[Progress]) -> None:
     """At rest with the load model: one steering step before measuring. A
     ranking pass of probe rounds on the idle links (samples-ranking.csv, not
-    reported) gives the shares; the traffic they send is on the links when
-    the measured rounds start."""
+    reported) gives the shares, under the capacity headroom; the traffic
+    they send is on the links when the measured rounds start."""
     rows, _ = run_probes(lab, scn.probes, out / "samples-ranking.csv", progress)
-    load.apply(measured_shares(scn, list(lab.plan.services.provider_prefixes), rows),
-               "at rest: shares of the ranking rounds")
+    label = "at rest: shares of the ranking rounds"
+    load.apply(measured_shares(scn, list(lab.plan.services.provider_prefixes), rows, load, label), label)
 
 
 def load_section(load: Optional[LoadModel], t0: Optional[float]) -> Optional[dict[str, Any]]:

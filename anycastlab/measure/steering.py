@@ -9,9 +9,18 @@ answered or timed out and the stream has flushed), ranks every client with
 new shares and has PowerDNS reload it. A client without any answer in the
 window keeps its previous shares, as in the model.
 
-Each publication is one entry of the zone log: the window, when the
-ranking was done, the serial, when the reload finished (or why it failed),
-and the shares per client. Times are on the event clock (0 = timeline start).
+With ``adjust`` (the load model's capacity headroom, model/headroom.py)
+the ranked shares pass through it before anything sees them: the load
+model and the zone get the adjusted ("published") shares.
+
+Every window is one entry of the steering log (report.json's
+``timeline.steering_log``, with or without DNS): the window, when the
+shares took effect, the published shares, and what the headroom did (the
+ranked shares of the clients it changed, its moves, the ports it could not
+relieve). With DNS each publication is also one entry of the zone log: the
+window, when the ranking was done, the serial, when the reload finished (or
+why it failed), and the shares per client. Times are on the event clock
+(0 = timeline start).
 """
 from __future__ import annotations
 
@@ -23,7 +32,11 @@ from typing import Any, Callable, Optional
 
 from ..analysis.timeline import rank
 from ..lab.dns import Zone
+from ..model.headroom import Outcome, Rank
 from ..model.settings import Steering
+
+Shares = dict[str, dict[str, float]]
+Adjust = Callable[[Shares, dict[str, Rank], str], Outcome]
 
 
 class CsvTail:
@@ -49,18 +62,22 @@ class CsvTail:
 
 class SteeringLoop:
     """``zone`` None: no DNS (the share model alone), the shares still go to
-    ``on_shares`` (the load model) every window."""
+    ``on_shares`` (the load model) every window; ``adjust`` turns the ranked
+    shares into the published ones (the capacity headroom)."""
 
     def __init__(self, zone: Optional[Zone], samples: Path, providers: list[str], steering: Steering,
                  t0: float, first_window_start: float, settle_s: float,
-                 on_shares: Optional[Callable[[dict[str, dict[str, float]], str], Any]] = None) -> None:
-        self.on_shares = on_shares
+                 on_shares: Optional[Callable[[Shares, str], Any]] = None,
+                 adjust: Optional[Adjust] = None) -> None:
+        self.on_shares, self.adjust = on_shares, adjust
         self.zone, self.tail, self.providers, self.steering = zone, CsvTail(samples), providers, steering
         self.t0, self.w = t0, steering.window_s
         self.next_end = first_window_start + self.w   # event clock
         self.settle_s = settle_s
-        self.log: list[dict[str, Any]] = []
-        self.shares: dict[str, dict[str, float]] = {}
+        self.log: list[dict[str, Any]] = []            # zone publications (DNS)
+        self.steering_log: list[dict[str, Any]] = []   # every window
+        self.shares: Shares = {}                        # ranked, each client's latest
+        self.ranks: dict[str, Rank] = {}
         self.errors: list[str] = []
         # client -> provider -> [(t, rtt or None)] not yet ranked
         self.buf: dict[str, dict[str, list[tuple[float, Optional[float]]]]] = defaultdict(lambda: defaultdict(list))
@@ -98,25 +115,44 @@ class SteeringLoop:
         b, e = self.next_end - self.w, self.next_end
         for c, per in self.buf.items():
             samples = {k: [x for t, x in per.get(k, []) if b <= t < e] for k in self.providers}
-            shares, _, _ = rank(samples, self.steering)
-            if shares:
-                self.shares[c] = shares
+            r = rank(samples, self.steering)
+            if r.shares:
+                self.shares[c] = r.shares
+                self.ranks[c] = Rank({k: v for k, v in r.scores.items() if k in r.rtts}, r.rtts)
             for k in list(per):  # what is ranked is done with
                 per[k] = [s for s in per[k] if s[0] >= e]
+        label = f"window {b:g}-{e:g} s"
+        published, record = self._adjust(label)
         t_ranked = time.time()
+        self.steering_log.append({"window": [round(b, 3), round(e, 3)], "t_s": round(t_ranked - self.t0, 3),
+                                  "shares": {c: dict(v) for c, v in sorted(published.items())},
+                                  **record})
         if self.on_shares is not None:  # the load first: traffic follows the shares as they change
             try:
-                self.on_shares(self.shares, f"window {b:g}-{e:g} s")
+                self.on_shares(published, label)
             except Exception as exc:  # noqa: BLE001 - the zone is still published
                 self.errors.append(f"load model, window ending {e:g} s: {exc}")
         if self.zone is None:
             return
-        entry = self.zone.publish(self.shares)
+        entry = self.zone.publish(published)
         self.log.append({"window": [round(b, 3), round(e, 3)],
                          "t_ranked_s": round(t_ranked - self.t0, 3),
                          "serial": entry["serial"], "ok": entry["ok"],
                          "t_reloaded_s": None if entry["t_reloaded"] is None
                          else round(entry["t_reloaded"] - self.t0, 3),
                          "reload_ms": entry["reload_ms"], "error": entry.get("error"),
-                         "shares": {c: dict(v) for c, v in sorted(self.shares.items())}})
+                         "shares": {c: dict(v) for c, v in sorted(published.items())}})
+
+    def _adjust(self, label: str) -> tuple[Shares, dict[str, Any]]:
+        """The shares to publish, and the headroom's record (empty without one).
+        If the headroom fails the ranked shares are published: steering goes on."""
+        if self.adjust is None:
+            return self.shares, {}
+        try:
+            res = self.adjust(self.shares, self.ranks, label)
+        except Exception as exc:  # noqa: BLE001 - the report says why
+            self.errors.append(f"headroom, {label}: {exc}")
+            return self.shares, {}
+        rec = res.record(self.shares)
+        return res.shares, {k: rec[k] for k in ("ranked", "moves", "unresolved") if rec[k]}
 

@@ -58,10 +58,13 @@ def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = No
     if load is not None:
         load.t0 = t0
     if dns is not None or load is not None:
+        # the capacity headroom (model/headroom.py) between ranking and publication
+        adjust = (lambda sh, rk, label: load.steer(sh, rk, scn.steering, label)) \
+            if load is not None and scn.steering.headroom > 0 else None
         loop = SteeringLoop(lab.zone if dns is not None else None, out / "samples.csv",
                             list(lab.plan.services.provider_prefixes), scn.steering, t0,
                             first_window_start(warmup, scn.steering.window_s), settle,
-                            on_shares=load.apply if load is not None else None).start()
+                            on_shares=load.apply if load is not None else None, adjust=adjust).start()
     try:
         _wait_until(t0, "warming up the probes", progress, stream.t_start, warmup)
         offset = 0.0
@@ -106,8 +109,8 @@ def run_timeline(lab: Any, scn: Any, out: Any, progress: Optional[Progress] = No
              "probes_per_s": round(len(rows) / seconds, 1), "mode": "stream",
              "interval_s": interval, "stream_cpu_s": stream.cpu_s}
     extra: dict[str, Any] = {"t0": t0, "warmup_s": warmup, "events": log, "bgp": bgp}
-    if loop is not None:
-        extra["steering_errors"] = loop.errors
+    if loop is not None:  # the shares in force, window by window (analysis/timeline.py uses them)
+        extra.update({"steering_errors": loop.errors, "steering_log": loop.steering_log})
     if loop is not None and dns is not None:
         stats.update({k: v for k, v in counts.items() if k.startswith(("dns", "unresolved"))})
         extra.update({"zone_log": zone_log, "steering_errors": loop.errors,

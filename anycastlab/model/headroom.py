@@ -206,3 +206,26 @@ def apply_headroom(shares: Mapping[str, Mapping[str, float]], ranks: Mapping[str
     for c in new:
         new[c] = {k: v for k, v in new[c].items() if v > 0 or steering.floor > 0}
     return out
+
+
+def network_from_section(section: Optional[Mapping[str, Any]], providers: Sequence[str]) -> Optional[Network]:
+    """The Network a run recorded in report.json's ``load`` (demand, capacities,
+    the CDN's nodes and the paths of its last reading); None for runs without
+    the load model or from before paths were recorded."""
+    if not section or not section.get("paths") or not section.get("cdn_nodes"):
+        return None
+
+    def hops(nodes: Sequence[str]) -> list[Hop]:
+        return list(zip(nodes[:-1], nodes[1:]))
+
+    paths = {}
+    for key, (fwd, ret) in section["paths"].items():
+        c, _, t = key.partition(">")
+        paths[(c, t)] = (hops(fwd), hops(ret))
+    capacity = {}
+    for key, gbps in section.get("capacity_gbps", {}).items():
+        a, _, b = key.partition(">")
+        capacity[(a, b)] = float(gbps)
+    return Network(dict(section.get("demand_gbps", {})), paths, capacity, frozenset(section["cdn_nodes"]),
+                   float(section.get("ipa_fraction", 0.5)),
+                   float((section.get("settings") or {}).get("upstream_ratio", 0.05)), tuple(providers))

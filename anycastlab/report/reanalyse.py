@@ -4,7 +4,7 @@ rewritten. Needs no lab, no root and no daemon."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Optional
@@ -12,6 +12,7 @@ from typing import Any, Optional
 from ..analysis import baseline as analysis
 from ..errors import InputError
 from ..model.samples import read_dns, read_samples
+from ..model.headroom import network_from_section
 from ..model.settings import Steering
 from ..model.topofile import load_topology
 from . import write as report
@@ -27,6 +28,9 @@ def reanalyse(folder: Path, steering: Optional[Steering] = None,
     data.pop("_path", None)
     topo = load_topology(folder / data["topology_file"])
     st = steering or as_run(data["steering"])
+    if data.get("timeline"):  # the headroom needs each window's paths: a timeline keeps the run's
+        st = replace(st, headroom=as_run(data["steering"]).headroom)
+    overridden = asdict(st) != asdict(as_run(data["steering"]))
     rows = read_samples(folder / "samples.csv")
     if not rows:
         raise InputError("samples.csv holds no samples: there is nothing to analyse again",
@@ -34,12 +38,18 @@ def reanalyse(folder: Path, steering: Optional[Steering] = None,
                          "run the scenario again to measure")
     dns_rows = read_dns(folder / "dns.csv") if (folder / "dns.csv").exists() else []
     if data.get("timeline"):
-        from .timeline import reanalyse_timeline
+        from ..analysis.runs import reanalyse_timeline
 
+        live = data["timeline"].get("steering_log")
+        if overridden:  # other steering: shares recomputed from the samples, not the ones the run published
+            data["timeline"].pop("steering_log", None)
         phases, data["timeline"] = reanalyse_timeline(data, topo, rows, st, plot_clients, dns_rows)
-    else:
+        if live is not None:
+            data["timeline"]["steering_log"] = live
+    else:  # at rest the headroom is applied on the paths the run recorded (model/headroom.py)
+        net = network_from_section(data.get("load"), data["providers"])
         phases = [{"name": data["phases"][0]["name"],
-                   **analysis.analyse(topo, data["providers"], rows, st)}]
+                   **analysis.analyse(topo, data["providers"], rows, st, net)}]
     data.update({"steering": asdict(st), "phases": phases,
                  "reanalysed": datetime.now().isoformat(timespec="seconds")})
     original = folder / "report.original.json"
@@ -49,17 +59,16 @@ def reanalyse(folder: Path, steering: Optional[Steering] = None,
 
 
 def as_run(saved: dict[str, Any]) -> Steering:
-    """The steering a run used; runs from before the threshold had none (0)."""
-    return Steering(**{"threshold": 0.0, **saved})
+    """The steering a run used; runs from before the threshold or the
+    headroom had none (0)."""
+    return Steering(**{"threshold": 0.0, "headroom": 0.0, **saved})
 
 
 def merged_steering(folder: Path, cap: Optional[float], floor: Optional[float],
                     bias: Optional[float], window_s: Optional[float],
-                    threshold: Optional[float] = None) -> Any:
+                    threshold: Optional[float] = None, headroom: Optional[float] = None) -> Any:
     """The run's own steering with the given overrides applied and checked; None if none given."""
-    from dataclasses import replace
-
-    if all(v is None for v in (cap, floor, bias, window_s, threshold)):
+    if all(v is None for v in (cap, floor, bias, window_s, threshold, headroom)):
         return None
     from ..model.scenario import check_steering
     from ..report.schema import load_report
@@ -68,7 +77,12 @@ def merged_steering(folder: Path, cap: Optional[float], floor: Optional[float],
     s = replace(base, **{k: v for k, v in (("cap", cap), ("floor", floor), ("bias", bias),
                                            ("window_s", window_s), ("threshold", threshold))
                          if v is not None})
-    return check_steering(s.cap, s.floor, s.bias, s.window_s, s.threshold)
+    checked = check_steering(s.cap, s.floor, s.bias, s.window_s, s.threshold)
+    h = base.headroom if headroom is None else headroom
+    if not 0.0 <= h <= 10.0:
+        raise InputError(f"headroom {h} is out of range", key="--headroom",
+                         fix="a CDN port utilisation between 0 (off) and 10; the default is 0.8")
+    return replace(checked, headroom=h)
 
 
 def plotted_clients(folder: Path, spec: Optional[str]) -> Optional[list[str]]:

@@ -185,11 +185,19 @@ def dns_lines(data: dict[str, Any]) -> list[str]:
     if d["mode"] != "dns":
         return ["IPA steering: the share model (no DNS): IPA figures are share-weighted RTTs."]
     r, st = d["resolutions"], d["settings"]
-    out = [f"IPA steering: PowerDNS at {d['server']} answers `{d['names']['ipa']}` per client subnet "
-           f"(TTL {st['ttl_s']} s); clients resolve it for real and IPA figures are their probes to "
+    where = (f"PowerDNS at every PoP ({len(d['servers'])} servers) on the anycast address {d['server']}"
+             if st.get("server") == "anycast" else f"PowerDNS at {d['server']}")
+    users = (f"{st['resolvers']} resolvers per client network resolve it for real (each its own "
+             f"cache and draws)" if st.get("resolvers") else "clients resolve it for real")
+    out = [f"IPA steering: {where} answers `{d['names']['ipa']}` per client subnet "
+           f"(TTL {st['ttl_s']} s); {users} and IPA figures are their probes to "
            f"the answers (*IPA model*: the share-weighted figure). {r['queries']} resolutions, "
            f"{r['failed']} failed ({', '.join(f'{k} {v}' for k, v in sorted(r['by_status'].items()))}); "
            f"reply median {fmt(r['reply_ms']['median'])} ms."]
+    dist = r.get("distance") or {}
+    if dist.get("median") is not None:
+        out[0] += (f" Answered vs intended shares (total variation distance per network): median "
+                   f"{dist['median']:.3f}, worst {dist['max']:.3f}.")
     zl = (data.get("timeline") or {}).get("zone_log")
     if zl:
         ok = [e["reload_ms"] for e in zl if e["ok"]]
@@ -197,6 +205,35 @@ def dns_lines(data: dict[str, Any]) -> list[str]:
                    f"{len(zl) - len(ok)} reloads failed; reload median "
                    f"{fmt(sorted(ok)[len(ok) // 2] if ok else None)} ms.")
     return out
+
+
+DNS_CLIENT_HEAD = ["network", "resolvers", "queries", "failed", "reply ms", "answered by",
+                   "answers", "intended", "answered", "distance", "z"]
+DNS_CLIENT_NOTE = ("Per client network: its resolvers' queries, the median time to an answer (the "
+                   "resolution time its users see), the server that answered (the PoP, by NSID), and "
+                   "the IPA answers drawn against the shares the zone held when each was drawn "
+                   "(*distance*: total variation, the part of answers that went elsewhere than meant; "
+                   "*z*: the largest deviation in standard errors, |z| <= 5 is as the weights say).")
+
+
+def _mix(shares: dict[str, float]) -> str:
+    return " ".join(f"{k} {v:.2f}" for k, v in sorted(shares.items(), key=lambda kv: -kv[1]) if v > 0)
+
+
+def dns_client_rows(data: dict[str, Any]) -> list[list[Any]]:
+    """One row per client network of the DNS section (empty without DNS)."""
+    d = data.get("dns") or {}
+    if d.get("mode") != "dns":
+        return []
+    rows = []
+    for c, v in d["resolutions"]["clients"].items():
+        sh = v.get("shares") or {}
+        rows.append([str(x) for x in (
+            c, v.get("resolvers", 1), v["queries"], v["failed"], fmt(v.get("reply_ms")),
+            v.get("server") or "", sh.get("answers", ""), _mix(sh.get("intended", {})),
+            _mix(sh.get("answered", {})),
+            "" if not sh else f"{sh['distance']:.3f}", "" if not sh or sh["z"] is None else sh["z"])])
+    return rows
 
 
 TIMELINE_NOTE = ("Times are seconds from the event. *lost*: probes without an answer in the event's span "
@@ -251,3 +288,40 @@ def load_rows(summary: Optional[dict[str, Any]], limit: int = 15) -> list[list[s
              f"{r['peak_gbps']:.2f}", f"{r['mean_rho']:.0%}", f"{r['peak_rho']:.0%}",
              f"{r['peak_delay_ms']:.2f}", f"{r['peak_loss']:.2%}", f"{r['ipa_part']:.0%}"]
             for r in summary["links"][:limit]]
+
+
+HEADROOM_HEAD = ["CDN port", "client", "from → to", "share moved", "Gbit/s", "port util. before → after",
+                 "destination ports after"]
+
+
+def headroom_rows(record: Optional[dict[str, Any]]) -> list[list[str]]:
+    """The capacity headroom's moves (model/headroom.py), in the order made."""
+    return [[m["port"].replace(">", " → "), m["client"], f"{m['from']} → {m['to']}", f"{m['share']:.1%}",
+             f"{m['gbps']:.2f}", f"{m['rho_before']:.0%} → {m['rho_after']:.0%}",
+             ", ".join(f"{p.replace('>', ' → ')} {r:.0%}" for p, r in m["to_ports"].items()) or "–"]
+            for m in (record or {}).get("moves", [])]
+
+
+def headroom_line(data: dict[str, Any], record: Optional[dict[str, Any]] = None) -> Optional[str]:
+    """One sentence on the capacity headroom: the limit, what it moved, what stayed over."""
+    h = (data.get("steering") or {}).get("headroom")
+    if not h:
+        return "Capacity headroom: off." if h == 0 else None
+    log = (data.get("timeline") or {}).get("steering_log")
+    if record is None and log is None:
+        return (f"Capacity headroom {h:.0%}: not applied (it needs the load model's paths)."
+                if not data.get("load") else None)
+    if log is not None:
+        moved = [e for e in log if e.get("moves")]
+        left = sorted({u["port"] for e in log for u in e.get("unresolved", [])})
+        ports = sorted({m["port"] for e in moved for m in e["moves"]})
+        return (f"Capacity headroom {h:.0%} (no share may push a CDN port past it): the live loop moved "
+                f"shares in {len(moved)} of {len(log)} windows, off {', '.join(ports) or 'no port'}"
+                + (f"; still over the limit at times: {', '.join(left)}." if left else "."))
+    assert record is not None
+    over = ", ".join(f"{p} {r:.0%}" for p, r in record["over"].items())
+    if not over:
+        return f"Capacity headroom {h:.0%}: no CDN port would pass it under the ranked shares."
+    left = ", ".join(f"{u['port']} {u['rho_after']:.0%}" for u in record["unresolved"])
+    return (f"Capacity headroom {h:.0%}: under the ranked shares {over}; {len(record['moves'])} moves "
+            f"of share to the networks' next providers" + (f"; no room left for {left}." if left else "."))

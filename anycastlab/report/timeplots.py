@@ -19,6 +19,7 @@ from .plots import save  # noqa: E402
 
 COLORS = {s.key: s.colour for s in SCHEMES if s.measured}
 LABELS = {s.key: s.time_label for s in SCHEMES if s.measured}
+MODELS = {s.key for s in SCHEMES if s.model}
 PROVIDER_COLORS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                    "#7f7f7f"]
 
@@ -54,8 +55,8 @@ def rtt_over_time(tl: dict[str, Any], out: Path, title: str, schemes: list[str],
         for s in show:
             label = LABELS[s] if "ipa_model" in show or s != "ipa" else "IPA (live shares)"
             _steps(ax, ser["t"], data[s]["rtt_ms"], color=COLORS[s], label=label,
-                   linewidth=1.0 if s == "ipa_model" else 1.6,
-                   linestyle=":" if s == "ipa_model" else "-")
+                   linewidth=1.0 if s in MODELS else 1.6,
+                   linestyle=":" if s in MODELS else "-")
             lossy = [(t, 1) for t, x in zip(ser["t"], data[s]["loss"]) if x]
             if lossy:  # bins with any loss: a tick on the top edge
                 ax.scatter([t + ser["bin_s"] / 2 for t, _ in lossy], [1.0] * len(lossy),
@@ -109,9 +110,38 @@ def loss_strip(tl: dict[str, Any], out: Path, title: str) -> Path:
     return save(fig, out, 100)
 
 
+SHARE_PANELS = 6   # networks drawn in shares.png: all of them up to this many
+
+
+def share_clients(tl: dict[str, Any], n: int = SHARE_PANELS) -> list[str]:
+    """The networks whose IPA shares the events moved most (total variation
+    between the shares before and after each event, summed over events;
+    ties by name), all of them if there are at most ``n``; the plot clients
+    fill up when fewer than ``n`` moved at all."""
+    clients = sorted(tl["shares"])
+    if len(clients) <= n:
+        return clients
+    moved: dict[str, float] = {}
+    for ev in tl["events"]:
+        for c, per in ev["clients"].items():
+            m = per.get("ipa_model") or per.get("ipa") or {}
+            a, b = m.get("shares_before") or {}, m.get("shares_after") or {}
+            moved[c] = moved.get(c, 0.0) + 0.5 * sum(abs(a.get(k, 0.0) - b.get(k, 0.0)) for k in set(a) | set(b))
+    top = [c for c in sorted(moved, key=lambda c: (-moved[c], c)) if moved[c] > 0 and c in tl["shares"]][:n]
+    rest = [c for c in tl.get("plot_clients", []) if c in tl["shares"] and c not in top]
+    return top + rest[:n - len(top)]
+
+
+def headroom_marks(tl: dict[str, Any], client: str) -> list[float]:
+    """When the capacity headroom changed this network's shares (steering log)."""
+    return [e["t_s"] for e in tl.get("steering_log") or [] if client in (e.get("ranked") or {})]
+
+
 def shares_over_time(tl: dict[str, Any], providers: list[str], out: Path, title: str) -> Path:
-    """Stacked IPA shares per provider for the selected clients."""
-    clients = [c for c in tl["plot_clients"] if c in tl["shares"]]
+    """Stacked IPA shares per provider and window for the networks the
+    events moved most (``share_clients``), event markers as dashed lines;
+    a triangle on top where the capacity headroom changed the ranked shares."""
+    clients = share_clients(tl)
     n = max(1, len(clients))
     fig, axes = plt.subplots(n, 1, figsize=(11, 1.9 * n + 0.8), sharex=True, squeeze=False)
     for ax, c in zip(axes[:, 0], clients):
@@ -125,14 +155,23 @@ def shares_over_time(tl: dict[str, Any], providers: list[str], out: Path, title:
             ax.fill_between(t, bottom, top, step="post", color=PROVIDER_COLORS[i % 8], alpha=0.8,
                             label=f"P_{k}", linewidth=0)
             bottom = top
-        _markers(ax, tl)
+        marks = headroom_marks(tl, c)
+        if marks:
+            ax.scatter(marks, [1.0] * len(marks), marker="v", s=25, color="black", clip_on=False,
+                       transform=ax.get_xaxis_transform(), label="headroom moved shares", zorder=5)
+        _markers(ax, tl, labels=ax is axes[0, 0])
         ax.set_ylim(0, 1)
         ax.set_xlim(tl["start_s"], tl["end_s"])
         ax.set_ylabel("share")
         ax.set_title(f"client network {c}", fontsize=9, loc="left")
-    axes[0, 0].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    axes[-1, 0].set_xlabel(f"seconds on the event clock (shares recomputed every "
-                           f"{tl['window_s']:g} s from the last window's probes)")
-    fig.suptitle(f"{title}: IPA shares over time")
+    handles: dict[str, Any] = {}
+    for ax in axes[:, 0]:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    axes[0, 0].legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    src = "published by the live steering loop" if tl.get("shares_source") == "live" else \
+        "recomputed every {:g} s from the last window's probes".format(tl["window_s"])
+    axes[-1, 0].set_xlabel(f"seconds on the event clock (shares {src}; dashed: events)")
+    fig.suptitle(f"{title}: IPA shares over time, the networks the events moved most")
     fig.tight_layout()
     return save(fig, out, 100)

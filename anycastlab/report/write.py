@@ -20,11 +20,17 @@ from .narrative import paragraph
 from .schema import validate
 from .tables import (
     CLIENT_HEAD,
+    HEADROOM_HEAD,
     LOAD_HEAD,
     SUMMARY_HEAD,
     client_rows,
+    DNS_CLIENT_HEAD,
+    DNS_CLIENT_NOTE,
+    dns_client_rows,
     dns_lines,
     fmt,
+    headroom_line,
+    headroom_rows,
     html_table,
     load_rows,
     md_table,
@@ -73,17 +79,27 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
           f"{data.get('probes', {}).get('count', '?')} probe rounds per client; "
           f"{data.get('timing', {}).get('total_s', '?')} s end to end. {variability_line(data)}", ""] \
         + dns_lines(data) + [""]
+    dns_rows = dns_client_rows(data)
+    if dns_rows:
+        md += ["## DNS per client network", "", DNS_CLIENT_NOTE, "", md_table(DNS_CLIENT_HEAD, dns_rows), ""]
     load = (data.get("load") or {}).get("summary")
     if tl:
         md += timeline_md(tl)
     if load is not None:
         md += ["## Load on the links", "", load_line(data), "", LOAD_NOTE, "",
                md_table(LOAD_HEAD, load_rows(load)), ""]
+    line = headroom_line(data) if tl else None
+    if line:
+        md += [line, ""]
     for phase in data["phases"]:
         md += [f"## Phase: {phase['name']}", "", paragraph(phase), "", "### Summary", "",
                md_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])), "",
-               summary_note(phase), "",
-               "### Per client network", "", md_table(CLIENT_HEAD, client_rows(phase, providers)), "",
+               summary_note(phase), ""]
+        line = None if tl else headroom_line(data, phase.get("headroom"))
+        moves = headroom_rows(phase.get("headroom"))
+        if line:
+            md += ["### Capacity headroom", "", line, ""] + ([md_table(HEADROOM_HEAD, moves), ""] if moves else [])
+        md += ["### Per client network", "", md_table(CLIENT_HEAD, client_rows(phase, providers)), "",
                "### Provider ranking per network (Wins Above Nominal)", "", WAN_NOTE, "",
                md_table(wan_head(providers), wan_rows(phase, providers)), ""]
     md += ["## Plots", ""] + [f"![{label}]({p.name})" for label, p in images] + [""]
@@ -94,16 +110,28 @@ def write(folder: Path, data: dict[str, Any], topo: Any) -> dict[str, Path]:
             *[f'<p class="{"late" if i == 0 and len(hl) > 2 else "health"}">{html.escape(x)}</p>'
               for i, x in enumerate(hl) if x],
             f"<p>{html.escape(md[2 + len(hl)])}</p>", *[f"<p>{html.escape(x)}</p>" for x in dns_lines(data)]]
+    if dns_rows:
+        body += ["<h2>DNS per client network</h2>", f"<p>{html.escape(DNS_CLIENT_NOTE)}</p>",
+                 html_table(DNS_CLIENT_HEAD, dns_rows)]
     if tl:
         body += timeline_html(tl)
     if load is not None:
         body += ["<h2>Load on the links</h2>", f"<p>{html.escape(load_line(data))}</p>",
                  f"<p>{html.escape(LOAD_NOTE)}</p>", html_table(LOAD_HEAD, load_rows(load))]
+    line = headroom_line(data) if tl else None
+    if line:
+        body += [f"<p>{html.escape(line)}</p>"]
     for phase in data["phases"]:
         body += [f"<h2>Phase: {html.escape(phase['name'])}</h2>", f"<p>{html.escape(paragraph(phase))}</p>",
                  "<h3>Summary</h3>",
                  html_table(SUMMARY_HEAD, summary_rows(phase, schemes=data["schemes"])),
-                 f"<p>{html.escape(summary_note(phase))}</p>", "<h3>Per client network</h3>",
+                 f"<p>{html.escape(summary_note(phase))}</p>"]
+        line = None if tl else headroom_line(data, phase.get("headroom"))
+        moves = headroom_rows(phase.get("headroom"))
+        if line:
+            body += ["<h3>Capacity headroom</h3>", f"<p>{html.escape(line)}</p>"]
+            body += [html_table(HEADROOM_HEAD, moves)] if moves else []
+        body += ["<h3>Per client network</h3>",
                  html_table(CLIENT_HEAD, client_rows(phase, providers)),
                  "<h3>Provider ranking per network (Wins Above Nominal)</h3>", f"<p>{html.escape(WAN_NOTE)}</p>",
                  html_table(wan_head(providers), wan_rows(phase, providers))]
