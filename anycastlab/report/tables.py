@@ -323,5 +323,6 @@ def headroom_line(data: dict[str, Any], record: Optional[dict[str, Any]] = None)
     if not over:
         return f"Capacity headroom {h:.0%}: no CDN port would pass it under the ranked shares."
     left = ", ".join(f"{u['port']} {u['rho_after']:.0%}" for u in record["unresolved"])
-    return (f"Capacity headroom {h:.0%}: under the ranked shares {over}; {len(record['moves'])} moves "
+    n = len(record["moves"])
+    return (f"Capacity headroom {h:.0%}: under the ranked shares {over}; {n} move{'' if n == 1 else 's'} "
             f"of share to the networks' next providers" + (f"; no room left for {left}." if left else "."))

@@ -43,7 +43,7 @@ def test_the_headroom_sentence() -> None:
     steer = {"steering": {"headroom": 0.8}}
     rec = {"over": {"cdn-x>a-x": 0.95}, "moves": [{}], "unresolved": []}
     assert headroom_line(steer, rec) == ("Capacity headroom 80%: under the ranked shares cdn-x>a-x 95%; "
-                                         "1 moves of share to the networks' next providers.")
+                                         "1 move of share to the networks' next providers.")
     tl = {**steer, "timeline": timeline(2)}
     tl["timeline"]["steering_log"] = [{"moves": [{"port": "p"}]}, {"moves": [], "unresolved": [{"port": "q"}]}]
     assert headroom_line(tl) == ("Capacity headroom 80% (no share may push a CDN port past it): the live loop "
