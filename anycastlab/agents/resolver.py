@@ -16,9 +16,9 @@ answers it uses converge to the zone's shares. Per resolver and name:
     never without an answer (the new answer replaces the old one when it
     arrives);
   * a query without a reply within ``timeout`` is a failed resolution; the
-    resolver asks again at its next turn after that (about once per
-    ``timeout`` while the server is down), and keeps its last answer while
-    the TTL allows;
+    resolver asks again after that, by itself or at its next turn (about
+    once per ``timeout`` while the server is down), and keeps its last
+    answer while the TTL allows;
   * no valid answer at probe time: that probe is "unresolved" (written as a
     lost probe with no target address).
 
@@ -85,6 +85,7 @@ class Resolvers:
         self.state: dict[Key, Entry] = {(c, r, n): Entry() for c in socks
                                         for r in range(len(socks[c])) for n in names}
         self.turn = {(c, n): 0 for c in socks for n in names}
+        self.last = 0  # the resolver that gave the last ``address`` (the probe row records it)
         self.by_id: dict[tuple[str, int, int], str] = {}  # (client, resolver, query id) -> name
         self.counts = {"dns_queries": 0, "dns_failed": 0, "unresolved": 0}
         out.write(",".join(DNS_FIELDS) + "\n")
@@ -100,7 +101,7 @@ class Resolvers:
         is missing or about to expire. None: unresolved (the probe is lost);
         "": that resolver's very first query is still on its way (a user who
         just arrived waits for it: no probe, nothing lost)."""
-        r = self.turn[(client, name)]
+        r = self.last = self.turn[(client, name)]
         self.turn[(client, name)] = (r + 1) % len(self.socks[client])
         e = self.state[(client, r, name)]
         if e.query_id is None and (e.answer is None or e.expires - now <= e.refresh):
@@ -160,6 +161,8 @@ class Resolvers:
                     self._row(e.sent, client, name, "timeout", "", "", None, r, "")
             elif e.answer is not None and now < e.expires and e.expires - now <= e.refresh:
                 self._ask(client, r, name, e, now)
+            elif e.started and (e.answer is None or now >= e.expires) and now - e.sent >= self.timeout:
+                self._ask(client, r, name, e, now)  # without a valid answer: retry once per timeout
 
     def pending(self) -> bool:
         return any(e.query_id is not None for e in self.state.values())

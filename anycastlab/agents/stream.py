@@ -97,7 +97,7 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
     # one slot per (client, target), spread over the interval
     slots = [(c, i) for i, _ in enumerate(targets) for c in names]
     step = interval / max(1, len(slots))
-    pending: dict[tuple[str, str], tuple[float, int, str]] = {}  # (client, token) -> (t, target, addr)
+    pending: dict[tuple[str, str], tuple[float, int, str, str]] = {}  # (client, token) -> (t, target, addr, resolver)
     expiry: deque[tuple[float, str, str]] = deque()  # in send order, so deadlines are sorted
     counts = {"sent": 0, "answered": 0, "lost": 0}
     t_start = time.time()
@@ -111,9 +111,10 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
     if ready:
         Path(ready).write_text(f"{t_start:.6f}\n")
 
-    def write(t: float, client: str, ti: int, addr: str, rtt: float | None, pop: str | None) -> None:
+    def write(t: float, client: str, ti: int, addr: str, rtt: float | None, pop: str | None,
+              rsv: str = "") -> None:
         out.write(f"{t:.6f},{client},{addr},{targets[ti]['name']},udp,"
-                  f"{'' if rtt is None else f'{rtt:.3f}'},{int(rtt is None)},{pop or ''}\n")
+                  f"{'' if rtt is None else f'{rtt:.3f}'},{int(rtt is None)},{pop or ''},{rsv}\n")
 
     flushed = housekept = time.monotonic()
 
@@ -126,8 +127,9 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
                 t = time.time()
                 tg = targets[ti]
                 addr = tg.get("addr") or res.address(client, tg["name"], t)  # type: ignore[union-attr]
+                rsv = "" if tg.get("addr") else str(res.last)  # type: ignore[union-attr]
                 if addr is None:  # no valid DNS answer: nowhere to send this probe
-                    write(t, client, ti, "", None, None)
+                    write(t, client, ti, "", None, None, rsv)
                     counts["sent"] += 1
                     counts["lost"] += 1
                 elif addr:  # ("" : the client's first answer is on its way)
@@ -136,7 +138,7 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
                         socks[client].sendto(b'{"token":"%s"}' % token.encode(), (addr, port))
                     except OSError:
                         pass  # no route right now (a cut): the probe is simply lost
-                    pending[(client, token)] = (t, ti, addr)
+                    pending[(client, token)] = (t, ti, addr, rsv)
                     expiry.append((t + timeout, client, token))
                 slot += 1
                 if slot == len(slots):
@@ -177,15 +179,15 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
                 hit = pending.pop((client, token), None)
                 if hit is None:
                     continue  # a late answer: that probe was already written as lost
-                t_send, ti, addr = hit
-                write(t_send, client, ti, addr, network_rtt(t_send, t_rx, reply) * 1000, reply.get("pop"))
+                t_send, ti, addr, rsv = hit
+                write(t_send, client, ti, addr, network_rtt(t_send, t_rx, reply) * 1000, reply.get("pop"), rsv)
                 counts["answered"] += 1
         now = time.time()
         while expiry and expiry[0][0] <= now:
             _, client, token = expiry.popleft()
             hit = pending.pop((client, token), None)
             if hit is not None:
-                write(hit[0], client, hit[1], hit[2], None, None)
+                write(hit[0], client, hit[1], hit[2], None, None, hit[3])
                 counts["lost"] += 1
         now_m = time.monotonic()
         if now_m - housekept >= 0.05:

@@ -33,7 +33,10 @@ def analyse_run(topo: Any, providers: list[str], rows: list[dict[str, Any]],
         phases.append({**b, **analysis.analyse(topo, providers, sel, steering)})
     marks = [Mark(e["t_s"], e["label"], e["kind"], e["phase"]) for e in extra["events"]]
     tl = analyse_points(rows, t0, bounds[-1]["end_s"], marks, providers, list(topo.cdn.cities),
-                        steering, steering.window_s, interval, extra["warmup_s"], random_loss=random_loss)
+                        steering, steering.window_s, interval, extra["warmup_s"], random_loss=random_loss,
+                        live=extra.get("steering_log"))
+    if extra.get("steering_log") is not None:  # the shares the live loop published, window by window
+        tl["steering_log"] = extra["steering_log"]
     for ev, log, bgp in zip(tl["events"], extra["events"], extra["bgp"]):
         ev["planned_s"] = log["planned_s"]
         ev["applied_in_s"] = log["applied_in_s"]
@@ -79,6 +82,8 @@ def reanalyse_timeline(data: dict[str, Any], topo: Any, rows: list[dict[str, Any
     old = data["timeline"]
     extra = {"t0": old["t0"], "warmup_s": old["warmup_s"], "events": old["event_log"],
              "bgp": old["bgp"]}
+    if old.get("steering_log") is not None:
+        extra["steering_log"] = old["steering_log"]
     if "zone_log" in old:
         extra.update({"zone_log": old["zone_log"], "settle_s": old["settle_s"],
                       "steering_errors": old.get("steering_errors", []), "dns_rows": dns_rows or []})

@@ -67,8 +67,11 @@ def run(args: argparse.Namespace) -> int:
     d = data["dns"]
     if d["mode"] == "dns":
         r = d["resolutions"]
-        out.print(f"DNS steering (TTL {d['settings']['ttl_s']} s): {r['queries']} resolutions, "
-                  f"{r['failed']} failed; median reply {r['reply_ms']['median']} ms")
+        dist = (r.get("distance") or {}).get("median")
+        out.print(f"DNS steering (TTL {d['settings']['ttl_s']} s, {d['settings'].get('server', 'unicast')}): "
+                  f"{r['queries']} resolutions, {r['failed']} failed; median reply {r['reply_ms']['median']} ms"
+                  + ("" if dist is None else f"; answered vs intended shares: median distance {dist:.3f}"),
+                  markup=False)
     else:
         out.print("IPA from the share model (no DNS)")
     out.print(variability_line(data), markup=False)

@@ -164,7 +164,7 @@ def rest_dns(lab: Lab, scn: Scenario, out: Path, rows: list[dict[str, Any]],
     probes its answers for ``dns.rest_s``. Their rows join samples.csv.
     With the load model, the traffic follows the published shares."""
     assert scn.dns is not None and lab.zone is not None
-    shares = measured_shares(scn, list(lab.plan.services.provider_prefixes), rows)
+    shares = measured_shares(scn, list(lab.plan.services.provider_prefixes), rows, load)
     if load is not None:
         load.apply(shares, "at rest: the DNS stage's shares")
     entry = lab.zone.publish(shares)

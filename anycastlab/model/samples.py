@@ -12,7 +12,7 @@ from typing import Any, Callable, Optional
 
 from ..errors import InputError
 
-FIELDS = ["t", "client", "target", "scheme", "proto", "rtt_ms", "lost", "pop"]
+FIELDS = ["t", "client", "target", "scheme", "proto", "rtt_ms", "lost", "pop", "resolver"]  # resolver: IPA-by-DNS probes
 DNS_FIELDS = ["t", "client", "name", "status", "answer", "ttl", "rtt_ms", "resolver", "server"]
 
 Row = dict[str, Any]
@@ -23,10 +23,13 @@ def _text_or_none(v: str) -> Optional[str]:
 
 
 def _sample(r: dict[str, str]) -> Row:
-    return {"t": float(r["t"]), "client": r["client"], "target": r["target"],
-            "scheme": r["scheme"], "proto": r["proto"],
-            "rtt_ms": None if r["lost"] == "1" else float(r["rtt_ms"]),
-            "pop": _text_or_none(r["pop"])}
+    row = {"t": float(r["t"]), "client": r["client"], "target": r["target"],
+           "scheme": r["scheme"], "proto": r["proto"],
+           "rtt_ms": None if r["lost"] == "1" else float(r["rtt_ms"]),
+           "pop": _text_or_none(r["pop"])}
+    if r.get("resolver"):  # only IPA probes through DNS have one (older files: no column)
+        row["resolver"] = int(r["resolver"])
+    return row
 
 
 def _query(r: dict[str, str]) -> Row:

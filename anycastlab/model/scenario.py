@@ -68,6 +68,7 @@ class SteeringSpec(_Strict):
     bias: float = Field(2.0, ge=0, le=10)
     window_s: float = Field(5.0, ge=0.5, le=600)
     threshold: float = Field(0.1, ge=0, le=1)   # wins a provider needs for a share (besides the top)
+    headroom: float = Field(0.8, ge=0, le=10)   # CDN port utilisation IPA shares may not push past; 0: off
     # dns: PowerDNS answers steer the clients; model: IPA is the share model only
     mode: Literal["dns", "model"] = "dns"
 
@@ -265,7 +266,8 @@ def load_scenario(name: str, topology_override: Optional[str] = None, *,
                                         fix="remove the event or set steering.mode: dns")
     return Scenario(spec.name, spec.description, src.path, topo, spec.links,
                     ProbeSettings(p.count, interval, p.timeout_s, p.concurrency, p.udp, p.icmp),
-                    Steering(s.cap, s.floor, s.bias, s.window_s, s.threshold), list(spec.schemes), timeline,
+                    Steering(s.cap, s.floor, s.bias, s.window_s, s.threshold, s.headroom), list(spec.schemes),
+                    timeline,
                     list(spec.plot_clients), dns, spec.seed if seed is None else seed,
                     spec.variability if variability is None else variability,
                     _load(spec.load) if load is None or load else None)

@@ -114,3 +114,15 @@ def test_summary_per_client_servers_resolvers_and_reply_time() -> None:
     assert c["resolvers"] == 4 and c["server"] == "lon" and c["reply_ms"] == 4.0
     assert c["queries"] == 4 and c["failed"] == 1
     assert c["shares"]["distance"] == 0.0 and s["distance"]["max"] == 0.0
+
+
+def test_the_report_renders_one_dns_row_per_network() -> None:
+    from anycastlab.report.tables import DNS_CLIENT_HEAD, dns_client_rows, md_table
+
+    rows = [{"t": 1.0, "client": "c1", "name": "ipa", "status": "ok", "answer": "A1", "ttl": 10,
+             "rtt_ms": 4.0, "resolver": 0, "server": "lon"}]
+    data = {"dns": {"mode": "dns", "resolutions": summary(rows, {"A1": "tra"}, [(0.0, {"c1": {"tra": 1.0}})])}}
+    got = dns_client_rows(data)
+    assert got == [["c1", "1", "1", "0", "4.0", "lon", "1", "tra 1.00", "tra 1.00", "0.000", "0.0"]]
+    assert "| c1 | 1 |" in md_table(DNS_CLIENT_HEAD, got)
+    assert dns_client_rows({"dns": {"mode": "model"}}) == []
