@@ -52,6 +52,7 @@ class Entry:
     query_id: Optional[int] = None
     sent: float = 0.0           # wall clock of the query in flight (or the last one)
     started: bool = False       # a first query has been answered or has failed
+    first_at: float = 0.0       # when this resolver's users arrive (its first query)
 
 
 def make_query(name: str, qid: int) -> bytes:
@@ -90,19 +91,38 @@ class Resolvers:
         self.counts = {"dns_queries": 0, "dns_failed": 0, "unresolved": 0}
         out.write(",".join(DNS_FIELDS) + "\n")
 
-    def start(self, now: float) -> None:
-        """Every resolver asks for every name now (the network's users arrive)."""
-        for (c, r, n), e in self.state.items():
-            self._ask(c, r, n, e, now)
+    def start(self, now: float, spread_s: float = 0.0) -> None:
+        """The networks' users arrive: resolver r of a network first asks at
+        now + (r + u) / R x ``spread_s`` (u: a random offset per network and
+        name), the first at once. Spread over one TTL, the resolvers' caches
+        run out at evenly spaced times, as in a population of resolvers that
+        were not all started together; asked all at once they would stay in
+        step and hit the servers in bursts (736 queries in world every TTL)
+        that queue at the servers and make resolution time an artefact."""
+        for c, ss in self.socks.items():
+            for n in self.names:
+                u = self.rng.random()
+                for r in range(len(ss)):
+                    e = self.state[(c, r, n)]
+                    e.first_at = now + (0.0 if r == 0 else (r + u) / len(ss) * spread_s)
+                    if e.first_at <= now:
+                        self._ask(c, r, n, e, now)
 
     def address(self, client: str, name: str, now: float) -> Optional[str]:
         """The address to probe for ``name`` now, from the client's next
-        resolver in turn; asks the server first if that resolver's answer
-        is missing or about to expire. None: unresolved (the probe is lost);
-        "": that resolver's very first query is still on its way (a user who
-        just arrived waits for it: no probe, nothing lost)."""
-        r = self.last = self.turn[(client, name)]
-        self.turn[(client, name)] = (r + 1) % len(self.socks[client])
+        resolver in turn among those whose users have arrived (asked once);
+        asks the server first if that resolver's answer is missing or about
+        to expire. None: unresolved (the probe is lost); "": no resolver of
+        the network has had a first answer yet (users who just arrived wait
+        for it: no probe, nothing lost)."""
+        n_res = len(self.socks[client])
+        r = self.turn[(client, name)]
+        for i in range(n_res):  # skip the resolvers not yet arrived
+            if self.state[(client, (r + i) % n_res, name)].started:
+                r = (r + i) % n_res
+                break
+        self.last = r
+        self.turn[(client, name)] = (r + 1) % n_res
         e = self.state[(client, r, name)]
         if e.query_id is None and (e.answer is None or e.expires - now <= e.refresh):
             self._ask(client, r, name, e, now)
@@ -163,6 +183,8 @@ class Resolvers:
                 self._ask(client, r, name, e, now)
             elif e.started and (e.answer is None or now >= e.expires) and now - e.sent >= self.timeout:
                 self._ask(client, r, name, e, now)  # without a valid answer: retry once per timeout
+            elif not e.started and e.sent == 0.0 and now >= e.first_at:
+                self._ask(client, r, name, e, now)  # its users arrive
 
     def pending(self) -> bool:
         return any(e.query_id is not None for e in self.state.values())

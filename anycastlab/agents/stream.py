@@ -107,7 +107,7 @@ def run(spec: dict[str, Any], stop_fd: int | None = None) -> dict[str, int]:
     sending = True
     ready = spec.get("ready")
     if res is not None:
-        res.start(t_start)
+        res.start(t_start, float(spec["dns"].get("spread_s", 0.0)))
     if ready:
         Path(ready).write_text(f"{t_start:.6f}\n")
 

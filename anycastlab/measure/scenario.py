@@ -61,6 +61,8 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
             if progress:
                 progress("reading the routed paths", 0, 1)
             load.read_paths()
+            if progress:
+                progress("reading the routed paths", 1, 1)
         if scn.timeline:
             from .timeline import run_timeline
 

@@ -40,6 +40,7 @@ class Stream:
         if dns is not None:
             spec["dns"] = {"server": lab.plan.services.dns_server(dns.server),
                            "names": {"ipa": NAMES["ipa"]}, "resolvers": dns.resolvers,
+                           "spread_s": dns.ttl_s,  # first queries spread over one TTL (resolver.start)
                            "timeout": dns.timeout_s, "prefetch": dns.prefetch_s,
                            "seed": getattr(lab, "seed", None), "out": str(self.dns_out)}
         (folder / "stream.json").write_text(json.dumps(spec, indent=1))

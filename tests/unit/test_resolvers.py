@@ -126,3 +126,19 @@ def test_the_report_renders_one_dns_row_per_network() -> None:
     assert got == [["c1", "1", "1", "0", "4.0", "lon", "1", "tra 1.00", "tra 1.00", "0.000", "0.0"]]
     assert "| c1 | 1 |" in md_table(DNS_CLIENT_HEAD, got)
     assert dns_client_rows({"dns": {"mode": "model"}}) == []
+
+
+def test_first_queries_spread_over_one_ttl_and_probes_use_arrived_resolvers() -> None:
+    res, socks, _ = make(4)
+    res.start(0.0, spread_s=8.0)
+    assert [len(s.sent) for s in socks["c1"]] == [1, 0, 0, 0]   # the first at once
+    firsts = [res.state[("c1", r, "ipa")].first_at for r in range(4)]
+    assert firsts[0] == 0.0 and all(2 * r <= firsts[r] < 2 * (r + 1) for r in range(1, 4))  # (r + u) / 4 x 8
+    assert res.address("c1", "ipa", 0.01) == ""                 # nobody answered yet: no probe
+    res.receive("c1", 0, reply(socks["c1"][0].sent[0], "198.18.1.1"), 0.05)
+    assert [res.address("c1", "ipa", 0.1 + i / 10) for i in range(3)] == ["198.18.1.1"] * 3
+    assert res.last == 0                                        # the only one arrived
+    res.expire(firsts[1])
+    assert len(socks["c1"][1].sent) == 1 and len(socks["c1"][2].sent) == 0
+    res.expire(8.0)
+    assert [len(s.sent) for s in socks["c1"]] == [1, 1, 1, 1]
