@@ -4,14 +4,16 @@ PY     := $(VENV)/bin/python
 CLI    := $(VENV)/bin/anycastlab
 TOPO   ?= world
 NAME   ?= baseline
+DEMO   ?= tiny
 PYTEST ?= -q
 
-.PHONY: help setup test test-unit check render up hold scenario scenarios clean bench
+.PHONY: help setup test test-unit check render up hold scenario scenarios demo clean bench
 
 help:
 	@echo "sudo make scenario [NAME=baseline]  run scenarios/NAME.yaml: lab, probes, report in results/"
 	@echo "sudo make scenarios        run every scenario; index page in results/scenarios/index.html"
 	@echo "make setup                 install Debian packages, .venv and Python deps (idempotent)"
+	@echo "sudo make demo [DEMO=tiny] a narrated lesson on a live lab (Enter between steps)"
 	@echo "sudo make up [TOPO=world]  build a topology, converge, print a summary, tear down"
 	@echo "sudo make hold [TOPO=...]  same, but stay up until Ctrl-C ('anycastlab exec' from another shell)"
 	@echo "sudo make test             all tests (lab tests need root)"
@@ -44,6 +46,9 @@ hold: setup
 
 scenario: setup
 	$(CLI) scenario $(NAME)
+
+demo: setup
+	$(CLI) demo $(DEMO)
 
 # every shipped scenario, baseline first, then an index page linking the reports
 SCENARIOS := baseline $(filter-out baseline,$(sort $(basename $(notdir $(wildcard scenarios/*.yaml)))))

@@ -19,6 +19,7 @@ from . import (
     check,
     clean,
     compare,
+    demo,
     explain,
     index,
     render,
@@ -31,7 +32,7 @@ from . import exec as exec_
 from .common import err
 
 # in the order 'anycastlab --help' lists them
-VERBS = [check, render, up, exec_, catchment, explain, scenario, report, index, compare, clean, status]
+VERBS = [check, render, up, exec_, catchment, explain, scenario, demo, report, index, compare, clean, status]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,8 +18,9 @@ Adding a kind is one class here. Kinds:
                        and the health check must notice)
   provider-down / -up  provider: <as id>: every session CDN <-> provider drops
   depeer / repeer      ases: [a, b]: the peering sessions between two ASes close
-  dns-down / dns-up    the CDN's PowerDNS server stops / starts again (clients'
-                       queries time out; they keep answers while the TTL allows)
+  dns-down / dns-up    the CDN's PowerDNS servers (every PoP's, or the unicast
+                       one) stop / start again (clients' queries time out;
+                       they keep answers while the TTL allows)
 """
 from __future__ import annotations
 

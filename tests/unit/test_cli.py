@@ -185,3 +185,13 @@ def test_names_work_from_any_folder(tmp_path):
         res = subprocess.run([sys.executable, "-m", "anycastlab.cli", "check", name], capture_output=True,
                              text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=120)
         assert res.returncode == 0 and said in res.stdout, res.stderr
+
+
+def test_demo_refuses_a_topology_it_has_no_lesson_for_before_building_anything(tmp_path):
+    other = tmp_path / "mine.yaml"
+    other.write_text((TOPOLOGIES / "tiny.yaml").read_text().replace("name: tiny", "name: mine"))
+    res = run("demo", str(other), "--runs-dir", str(tmp_path / "runs"), "--out", str(tmp_path / "out"))
+    assert res.returncode == 2, res.stderr
+    assert "no demo for the topology 'mine'" in res.stderr and "tiny, world" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "out").exists()
