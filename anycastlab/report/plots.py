@@ -86,7 +86,9 @@ def catchment_map(topo: Any, phase: dict[str, Any], out: Path, title: str) -> Pa
                     continue
                 arc = geo.great_circle(city.lon, city.lat, pops[pop].lon, pops[pop].lat)
                 drawn[scheme].append((arc, pop != c["optimal"]["pop"], share, cid))
-    x0, x1, y0, y1 = _extent(topo, [a for rows in drawn.values() for arc, *_ in rows for a in arc])
+    # the view holds every arc carrying >= 5 % (fainter exploration arcs are drawn, clipped)
+    x0, x1, y0, y1 = _extent(topo, [a for rows in drawn.values() for arc, _, share, _ in rows
+                                    if share >= 0.05 for a in arc])
     width = 12
     height = max(3.5, width * (y1 - y0) / (x1 - x0)) * 2 + 1.5
     fig, axes = plt.subplots(2, 1, figsize=(width, min(height, 14)))
