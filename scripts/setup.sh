@@ -54,6 +54,21 @@ for pair in bird2:bird pdns-server:pdns; do
     update-rc.d -f "$svc" remove >/dev/null 2>&1 || true
   fi
 done
+# The live view's browser test drives Debian's Chromium headless. Optional:
+# where it cannot be installed the test is skipped and says why; nothing
+# else needs it.
+browser=()
+for p in chromium chromium-driver; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || browser+=("$p")
+done
+if ((${#browser[@]})) && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  say "installing ${browser[*]} (the live view's browser test; optional)"
+  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${browser[@]}" >/dev/null 2>&1; then
+    apt-get update -q >/dev/null 2>&1 || true
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${browser[@]}" >/dev/null 2>&1 ||
+      say "warning: ${browser[*]} could not be installed; the browser test will be skipped"
+  fi
+fi
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ] &&
    systemctl is-enabled pdns.service >/dev/null 2>&1; then
   say "note: the host's own pdns.service is enabled (not anycastlab's; left as it is)"

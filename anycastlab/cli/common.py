@@ -42,6 +42,49 @@ def add_variability(sp: argparse.ArgumentParser) -> None:
                     help="apply no queueing delay or loss even where the topology sets them")
 
 
+def add_live(sp: argparse.ArgumentParser) -> None:
+    """--live [PORT]: serve the live view on 127.0.0.1 while the lab runs (docs/live.md)."""
+    sp.add_argument("--live", nargs="?", type=port_arg, const=8765, default=None, metavar="PORT",
+                    help="serve a live view of the lab on http://127.0.0.1:PORT/ (default port 8765)")
+
+
+def port_arg(text: str) -> int:
+    """A TCP port from 1024 to 65535 (no privileged port for a local page)."""
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a port number") from None
+    if not 1024 <= v <= 65535:
+        raise argparse.ArgumentTypeError(f"{v} is out of range (1024 to 65535)")
+    return v
+
+
+def check_port_free(port: int) -> None:
+    """Refuse a busy port before anything is built (bad input: exit 2, nothing left behind)."""
+    import socket
+
+    from ..errors import EnvironmentProblem
+
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", port))
+    except OSError as exc:
+        raise EnvironmentProblem(f"port {port} on 127.0.0.1 is not free for the live view ({exc.strerror})",
+                                 key="--live", fix="give another port: --live PORT") from None
+    finally:
+        s.close()
+
+
+def start_live(lab, port: int):  # type: ignore[no-untyped-def]
+    """Start the live view on a running lab; returns its stop function."""
+    from ..live.view import LiveView
+
+    view = LiveView(lab, port).start()
+    out.print(f"live view: [bold]{view.url}[/bold] (this machine only)")
+    return view.stop
+
+
 def seed_arg(text: str) -> int:
     """A seed: an integer from 0 to 2^32 - 1."""
     try:

@@ -9,13 +9,16 @@ from rich.markup import escape
 
 from .common import (
     RichProgress,
+    add_live,
     add_runs_dir,
     add_variability,
+    check_port_free,
     err,
     out,
     print_events,
     print_phase_tables,
     sigterm_as_interrupt,
+    start_live,
 )
 
 
@@ -33,6 +36,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_variability(sp)
     sp.add_argument("--no-load", dest="load", action="store_false", default=None,
                     help="no load model: the links carry no modelled traffic (docs/topology.md)")
+    add_live(sp)
     add_runs_dir(sp)
     sp.set_defaults(func=run)
 
@@ -47,12 +51,16 @@ def run(args: argparse.Namespace) -> int:
 
     scn = load_scenario(args.scenario, args.topology, steering=args.steering, ttl=args.ttl,
                         seed=args.seed, variability=args.variability, load=args.load)
+    if args.live is not None:
+        check_port_free(args.live)
     require_root("'anycastlab scenario'")
     sigterm_as_interrupt()
     outdir = Path(args.out) if args.out else default_out(scn)
     err.print(f"scenario [bold]{scn.name}[/bold] on {scn.topology.name} → {escape(str(outdir))}")
     with RichProgress(err) as progress:
         data, paths = run_scenario(scn, outdir, runs_dir=Path(args.runs_dir), progress=progress,
+                                   on_up=(lambda lab: start_live(lab, args.live)) if args.live is not None
+                                   else None,
                                    on_fault=lambda f: err.print(
                                        f"daemon died: {f['name']} on {f['node'] or 'the root namespace'} "
                                        f"(pid {f['pid']}); the run goes on and the report says so",

@@ -12,8 +12,8 @@ from rich.table import Table
 
 from rich.markup import escape
 
-from .common import (RichProgress, add_links, add_runs_dir, add_variability, err, load_topology_arg, out,
-                     sigterm_as_interrupt)
+from .common import (RichProgress, add_links, add_live, add_runs_dir, add_variability, check_port_free, err,
+                     load_topology_arg, out, sigterm_as_interrupt, start_live)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -26,6 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     add_links(sp)
     add_variability(sp)
     sp.add_argument("--timeout", type=float, default=120.0, help="convergence timeout, seconds")
+    add_live(sp)
     add_runs_dir(sp)
     sp.set_defaults(func=run)
 
@@ -36,6 +37,14 @@ def run(args: argparse.Namespace) -> int:
     from ..lab.nodes import require_root
 
     topo = load_topology_arg(args.topology)
+    if args.live is not None:
+        if args.cli:
+            from ..errors import InputError
+
+            raise InputError("--live goes with --hold, not --cli", key="--live",
+                             fix="use 'anycastlab up TOPOLOGY --hold --live'")
+        args.hold = True  # a live view of a lab that is torn down at once would show nothing
+        check_port_free(args.live)
     require_root("'anycastlab up'")
     sigterm_as_interrupt()
     with RichProgress(err) as progress:
@@ -43,8 +52,11 @@ def run(args: argparse.Namespace) -> int:
                   converge_timeout=args.timeout, seed=1 if args.seed is None else args.seed,
                   variability=args.variability is not False)
         lab.start()
+    stop_live = None
     try:
         print_summary(lab)
+        if args.live is not None:
+            stop_live = start_live(lab, args.live)
         if args.cli:
             open_mininet_cli(lab)
         elif args.hold:
@@ -55,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         err.print("interrupted: tearing down")
     finally:
+        if stop_live is not None:
+            stop_live()
         lab.stop()
         out.print(f"lab torn down (run folder {lab.record.folder if lab.record else '-'})", markup=False)
     return 0

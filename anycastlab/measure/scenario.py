@@ -33,13 +33,15 @@ def default_out(scn: Scenario) -> Path:
 
 def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
                  progress: Optional[Progress] = None, lab: Optional[Lab] = None,
-                 on_fault: Callable[[dict[str, Any]], None] = lambda f: None
+                 on_fault: Callable[[dict[str, Any]], None] = lambda f: None,
+                 on_up: Optional[Callable[[Lab], Callable[[], None]]] = None
                  ) -> tuple[dict[str, Any], dict[str, Path]]:
     """Returns the report data and the paths of the files written into ``out``.
 
     With ``lab`` given (already up, same topology) it probes that lab and
     leaves it up; otherwise it brings its own up and tears it down.
-    """
+    ``on_up(lab)`` runs once the lab is up (the live view) and returns what
+    to call before the lab goes down."""
     t0 = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     topo = scn.topology
@@ -51,7 +53,10 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
         lab = Lab(topo, runs_dir=runs_dir, links=scn.links, progress=progress or (lambda *a: None),
                   dns_settings=scn.dns, seed=scn.seed, variability=scn.variability)
         lab.start()
+    on_down: Callable[[], None] = lambda: None
     try:
+        if on_up is not None:
+            on_down = on_up(lab)
         t_up = time.monotonic() - t0
         assert lab.record is not None
         cpu0, own0, wall0 = cpu_by_kind(lab.record.daemons()), time.process_time(), time.time()
@@ -85,6 +90,7 @@ def run_scenario(scn: Scenario, out: Path, *, runs_dir: Path = DEFAULT_RUNS_DIR,
     finally:
         if watch is not None:
             watch.stop()  # before tear-down: stopping the daemons is no fault
+        on_down()
         if own:
             lab.stop()
     providers = list(lab.plan.services.provider_prefixes)

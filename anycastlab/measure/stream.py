@@ -21,14 +21,16 @@ class Stream:
 
     def __init__(self, lab: Any, out: Path, interval: float, timeout: float,
                  clients: list[str] | None = None, max_s: float = 3600, *,
-                 dns: Any = None, measure: bool = True) -> None:
+                 dns: Any = None, measure: bool = True, tag: str = "stream") -> None:
         """``dns`` (DnsSettings): clients resolve the steering names and probe
         their answers (``dns.csv`` beside ``out``); ``measure``: also probe
-        every P_k and U_p by address (the CDN's measurements)."""
+        every P_k and U_p by address (the CDN's measurements); ``tag``: the
+        name of its files in the run folder (two streams may run at once,
+        e.g. a timeline's and the live view's)."""
         assert lab.record is not None
         names = clients or [a.id for a in lab.topo.clients()]
         folder = lab.record.folder
-        self.ready = folder / "stream.ready"
+        self.ready = folder / f"{tag}.ready"
         self.ready.unlink(missing_ok=True)
         tgs: list[dict[str, str]] = targets(lab.plan) if measure else []
         if dns is not None:  # IPA's probes go where the client's answer points
@@ -43,10 +45,10 @@ class Stream:
                            "spread_s": dns.ttl_s,  # first queries spread over one TTL (resolver.start)
                            "timeout": dns.timeout_s, "prefetch": dns.prefetch_s,
                            "seed": getattr(lab, "seed", None), "out": str(self.dns_out)}
-        (folder / "stream.json").write_text(json.dumps(spec, indent=1))
-        self.log = folder / "stream.out"
+        (folder / f"{tag}.json").write_text(json.dumps(spec, indent=1))
+        self.log = folder / f"{tag}.out"
         self.log.unlink(missing_ok=True)
-        self.proc = spawn_agent("stream", "stream", [str(folder / "stream.json")], log=self.log,
+        self.proc = spawn_agent(tag, "stream", [str(folder / f"{tag}.json")], log=self.log,
                                 record=lab.record.add_daemon, ready=self.ready,
                                 what="the probe stream", stdin=subprocess.PIPE)
         self.t_start = float(self.ready.read_text())

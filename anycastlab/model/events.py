@@ -288,8 +288,10 @@ def moves_routes(kind: str) -> bool:
 
 
 def apply(lab: Any, ev: Event) -> None:
-    """Carry out one event on a running lab."""
+    """Carry out one event on a running lab, then tell its listeners (the live view)."""
     REGISTRY[ev.kind].apply(lab, ev)
+    for listener in list(getattr(lab, "event_listeners", [])):
+        listener(ev.label)
 
 
 def sessions_between(lab: Any, as_a: str, as_b: str) -> list[tuple[str, str]]:

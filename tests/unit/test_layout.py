@@ -19,7 +19,8 @@ ALLOWED = {
     "analysis": {"model"},
     "report": {"model", "analysis"},
     "measure": {"model", "config", "lab", "analysis", "report"},
-    "cli": {"model", "config", "lab", "agents", "measure", "analysis", "report"},
+    "live": {"model", "lab", "measure", "analysis", "report"},
+    "cli": {"model", "config", "lab", "agents", "measure", "analysis", "report", "live"},
 }
 MAX_LINES = 450  # "roughly 100-400"; past this a module wants splitting
 
