@@ -262,20 +262,6 @@ def timeline_md(tl: dict[str, Any]) -> list[str]:
     return md
 
 
-def timeline_html(tl: dict[str, Any]) -> list[str]:
-    body = ["<h2>Timeline</h2>", f"<p>Phases: {html.escape(phase_line(tl))}.</p>", "<h3>Events</h3>",
-            html_table(EVENT_HEAD, event_rows(tl)), f"<p>{html.escape(TIMELINE_NOTE)}</p>"]
-    for i, ev in enumerate(tl["events"]):
-        rows = client_event_rows(ev)
-        body += [f"<h3>Event {i + 1}: {html.escape(ev['label'])} (t = {ev['t_s']:.2f} s)</h3>",
-                 html_table(CLIENT_EVENT_HEAD, rows) if rows else "<p>No client network was affected.</p>"]
-        chain = dns_chain_rows(ev)
-        if chain:
-            body += ["<h4>IPA through DNS</h4>", html_table(DNS_HEAD, chain),
-                     f"<p>{html.escape(DNS_NOTE)}</p>"]
-    return body
-
-
 LOAD_HEAD = ["link direction", "capacity Gbit/s", "mean Gbit/s", "peak Gbit/s", "mean util.",
              "peak util.", "peak +ms", "peak loss", "IPA part"]
 
