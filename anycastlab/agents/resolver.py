@@ -29,6 +29,7 @@ TTL, reply time in ms, resolver number, server (NSID).
 """
 from __future__ import annotations
 
+import math
 import random
 import socket
 from dataclasses import dataclass
@@ -52,7 +53,7 @@ class Entry:
     query_id: Optional[int] = None
     sent: float = 0.0           # wall clock of the query in flight (or the last one)
     started: bool = False       # a first query has been answered or has failed
-    first_at: float = 0.0       # when this resolver's users arrive (its first query)
+    first_at: float = math.inf  # when its users arrive (its first query); start() sets it, else on demand
 
 
 def make_query(name: str, qid: int) -> bytes:

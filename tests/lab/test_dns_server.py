@@ -78,7 +78,7 @@ def resolve_loop(res: Resolvers, sock: socket.socket, until: float) -> None:
     while time.time() < until and res.pending():
         r, _, _ = select.select([sock], [], [], 0.05)
         if r:
-            res.receive("c1", sock.recv(4096), time.time())
+            res.receive("c1", 0, sock.recv(4096), time.time())
 
 
 def test_stub_resolver_honours_ttl_and_counts_failures(plan, scratch_server, tmp_path):
@@ -88,19 +88,19 @@ def test_stub_resolver_honours_ttl_and_counts_failures(plan, scratch_server, tmp
     sock.bind(("127.0.0.1", 0))
     sock.setblocking(False)
     out = open(tmp_path / "dns.csv", "w")
-    res = Resolvers({"c1": sock}, settings.NAMES, "127.0.0.1", port, timeout=1.0, prefetch=1.0, out=out)
+    res = Resolvers({"c1": [sock]}, settings.NAMES, "127.0.0.1", port, timeout=1.0, prefetch=1.0, out=out)
     t = time.time()
     assert res.address("c1", "ipa", t) == ""          # first query on its way: no probe yet
     resolve_loop(res, sock, time.time() + 2)
     assert res.address("c1", "ipa", t + 0.1) == tra
     assert res.counts["dns_queries"] == 1
-    for dt in (1, 5, 8.9):                            # within TTL - prefetch: from the cache
+    for dt in (1, 5, 8.9):                            # more than prefetch before expiry: from the cache
         assert res.address("c1", "ipa", t + dt) == tra
     assert res.counts["dns_queries"] == 1
     zone.publish({"c1": {"trb": 1.0}})
-    assert res.address("c1", "ipa", t + 9.5) == tra    # prefetch: asks, still uses the old answer
+    assert res.address("c1", "ipa", t + 9.6) == tra    # within prefetch/2 of expiry: asks, keeps the old answer
     assert res.counts["dns_queries"] == 2
-    q = res.state[("c1", "ipa")]
+    q = res.state[("c1", 0, "ipa")]
     q.sent = time.time() - 5                           # that query now looks 5 s old: it failed
     res.expire(time.time())
     assert res.counts["dns_failed"] == 1
@@ -111,6 +111,6 @@ def test_stub_resolver_honours_ttl_and_counts_failures(plan, scratch_server, tmp
     assert res.address("c1", "ipa", time.time()) == provider_addresses(plan)["trb"]
     out.close()
     text = (tmp_path / "dns.csv").read_text().splitlines()
-    assert text[0] == "t,client,name,status,answer,ttl,rtt_ms"
+    assert text[0] == "t,client,name,status,answer,ttl,rtt_ms,resolver,server"
     assert [line.split(",")[3] for line in text[1:]] == ["ok", "timeout", "ok"]
     sock.close()
