@@ -243,7 +243,7 @@ def test_daemon_faults_are_noticed_within_a_second(tiny, tmp_path):
     lab.start()
     try:
         daemons = {(d.name, d.node): d for d in lab.record.daemons()}
-        victims = [daemons[("bird", "tra-lon")], daemons[("exabgp", "e-lon")], daemons[("pdns", "dns")],
+        victims = [daemons[("bird", "tra-lon")], daemons[("exabgp", "e-lon")], daemons[("pdns", "e-nyc")],
                    daemons[("responder", "e-lon")], daemons[("shaper", None)]]
         with DaemonWatch(lab.record, lab.expected_exits) as watch:
             lab.stop_responder("nyc")  # on purpose

@@ -181,19 +181,20 @@ def test_dns_down_fails_resolutions_counts_them_and_clients_keep_answers_for_the
                                          cut["t_s"] - 1.0 <= t <= restore["t_s"] + restore["span_s"]), r
     ipa = [r for r in rows if r["scheme"] == "ipa" and down <= r["t"] - t0 <= up]
     for c in ("c1", "c2", "c3"):
-        last_ok = {}  # resolver -> when its last answer before the outage arrived
+        got: dict[int, list] = {}  # resolver -> its ok answers (arrival, address), in order
         for r in dns_rows:
-            if r["client"] == c and r["name"] == "ipa" and r["status"] == "ok" and r["t"] - t0 < down:
-                last_ok[r["resolver"]] = max(last_ok.get(r["resolver"], 0.0), r["t"] + r["rtt_ms"] / 1000 - t0)
+            if r["client"] == c and r["name"] == "ipa" and r["status"] == "ok":
+                got.setdefault(r["resolver"], []).append((r["t"] + r["rtt_ms"] / 1000 - t0, r["answer"]))
         mine = [r for r in ipa if r["client"] == c]
         unresolved = [r for r in mine if not r["target"]]
         assert unresolved, c
         for r in mine:  # each resolver used its answer until its TTL ran out, not a moment longer
-            expiry = last_ok[r["resolver"]] + ttl
+            t = r["t"] - t0
+            held = [a for a in sorted(got.get(r["resolver"], [])) if a[0] <= t]
             if r["target"]:
-                assert r["t"] - t0 <= expiry + 0.05, r
+                assert held and held[-1][1] == r["target"] and t <= held[-1][0] + ttl + 0.05, (r, held[-1:])
             else:
-                assert r["t"] - t0 >= expiry - 0.05, r
+                assert not held or t >= held[-1][0] + ttl - 0.05, (r, held[-1:])
         assert max(r["t"] - t0 for r in unresolved) <= up + 2.5  # answers again soon after the servers are back
     m = event(data, "dns-down")["clients"]["c1"]["ipa"]
     assert m["lost"] > 0  # unresolved probes are lost traffic in the report
