@@ -12,6 +12,11 @@ ExaBGP starts this process and reads BGP commands from its stdout
   global address); after ``fall`` failures in a row it withdraws everything,
   after ``rise`` successes it announces again (like
   ``exabgp healthcheck --withdraw-on-down``);
+- with ``dns_health`` in its plan (anycast DNS: a PowerDNS at this PoP),
+  health-checks that server the same way (a DNS query to the DNS service
+  address) and announces the DNS prefix only while it answers, so a PoP
+  whose server fails stops drawing its catchment's queries; without it the
+  DNS prefix is never announced (no server here);
 - serves a control socket ``speaker.sock`` (JSON lines) for the Lab:
   {"op": "withdraw"|"announce", "what": "global"|"provider:<k>"|"unicast"|"all"}
   and {"op": "status"}.
@@ -41,6 +46,9 @@ class Speaker:
         self.healthy = False
         self.fails = 0
         self.oks = 0
+        self.dns_ok = False          # the local DNS server answers (only with dns_health)
+        self.dns_fails = 0
+        self.dns_oks = 0
         self.log = open(log_path, "a", buffering=1)
 
     def note(self, text: str) -> None:
@@ -53,7 +61,7 @@ class Speaker:
     def sync(self) -> None:
         """Make the announced set equal to what is wanted and healthy."""
         for name, a in self.ann.items():
-            want = self.healthy and self.wanted[name]
+            want = self.healthy and self.wanted[name] and (name != "dns" or self.dns_ok)
             if want and name not in self.announced:
                 comms = " ".join(a["communities"])
                 self.emit(f"announce route {a['prefix']} next-hop self large-community [ {comms} ]")
@@ -74,7 +82,7 @@ class Speaker:
     def control(self, msg: dict) -> dict:
         op = msg.get("op")
         if op == "status":
-            return {"ok": True, "healthy": self.healthy, "wanted": self.wanted,
+            return {"ok": True, "healthy": self.healthy, "dns_ok": self.dns_ok, "wanted": self.wanted,
                     "announced": sorted(self.announced)}
         if op in ("announce", "withdraw"):
             try:
@@ -114,7 +122,39 @@ class Speaker:
             if self.healthy and self.fails >= h["fall"]:
                 self.healthy = False
                 self.note("health down")
+        if self.plan.get("dns_health"):
+            self.dns_health(sock, h)
         self.sync()
+
+    def dns_health(self, sock: socket.socket, h: dict) -> None:
+        """One query to the local DNS server (id.server CH TXT: any reply with
+        our id is an answer); updates dns_ok with the same rise/fall."""
+        d = self.plan["dns_health"]
+        qid = int.from_bytes(os.urandom(2), "big")
+        query = qid.to_bytes(2, "big") + bytes([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]) + \
+            b"\x02id\x06server\x00" + bytes([0, 16, 0, 3])   # QTYPE TXT, QCLASS CH
+        ok = False
+        try:
+            sock.sendto(query, (d["target"], d["port"]))
+            deadline = time.monotonic() + h["timeout"]
+            while time.monotonic() < deadline:
+                sock.settimeout(max(0.001, deadline - time.monotonic()))
+                data, _ = sock.recvfrom(2048)
+                if len(data) >= 2 and int.from_bytes(data[:2], "big") == qid:
+                    ok = True
+                    break
+        except OSError:
+            ok = False
+        if ok:
+            self.dns_oks, self.dns_fails = self.dns_oks + 1, 0
+            if not self.dns_ok and self.dns_oks >= h["rise"]:
+                self.dns_ok = True
+                self.note("dns health up")
+        else:
+            self.dns_fails, self.dns_oks = self.dns_fails + 1, 0
+            if self.dns_ok and self.dns_fails >= h["fall"]:
+                self.dns_ok = False
+                self.note("dns health down")
 
 
 def serve(workdir: Path) -> None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import EnvironmentProblem, LabError
 from ..model.addressing import AddressPlan, edge_host_name
+from ..model.settings import DNS_PORT
 from ..model.settings import RESPONDER_PORT as PORT
 from ..model.settings import Health
 from ..model.topology import Topology
@@ -36,14 +37,21 @@ def export_communities(topo: Topology, providers: list[str]) -> list[str]:
     return [f"{cdn}:{EXPORT_TO}:{topo.ases[k].asn}" for k in providers]
 
 
-def speaker_plan(topo: Topology, plan: AddressPlan, pop: str, health: Health = Health()) -> dict[str, Any]:
-    """The content of speaker.json: announcements with tags, health check."""
+def speaker_plan(topo: Topology, plan: AddressPlan, pop: str, health: Health = Health(),
+                 dns: bool = False) -> dict[str, Any]:
+    """The content of speaker.json: announcements with tags, health check;
+    ``dns``: this PoP runs the anycast DNS server, which the speaker checks
+    before announcing the DNS prefix (never announced otherwise)."""
     anns = {name: {"prefix": prefix, "to": provs,
                    "communities": export_communities(topo, provs)}
             for name, (prefix, provs) in plan.services.pop_announcements(pop).items()}
-    return {"pop": pop, "announcements": anns,
-            "health": {**asdict(health), "target": plan.services.address(plan.services.global_prefix),
-                       "port": PORT}}
+    out: dict[str, Any] = {
+        "pop": pop, "announcements": anns,
+        "health": {**asdict(health), "target": plan.services.address(plan.services.global_prefix),
+                   "port": PORT}}
+    if dns:
+        out["dns_health"] = {"target": plan.services.dns_server("anycast"), "port": DNS_PORT}
+    return out
 
 
 def service_addresses(plan: AddressPlan, pop: str) -> list[str]:
@@ -100,10 +108,10 @@ def validate_config(path: Path) -> None:
 
 
 def write_speaker_files(topo: Topology, plan: AddressPlan, pop: str, workdir: Path,
-                        health: Health = Health()) -> Path:
+                        health: Health = Health(), dns: bool = False) -> Path:
     """exabgp.conf and speaker.json into the edge host's folder; returns the conf path."""
     workdir.mkdir(parents=True, exist_ok=True)
-    (workdir / "speaker.json").write_text(json.dumps(speaker_plan(topo, plan, pop, health), indent=2))
+    (workdir / "speaker.json").write_text(json.dumps(speaker_plan(topo, plan, pop, health, dns), indent=2))
     conf = workdir / "exabgp.conf"
     conf.write_text(render_speaker(topo, plan, pop, workdir))
     return conf

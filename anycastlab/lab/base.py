@@ -21,9 +21,13 @@ class LabBase(Protocol):
     mn: dict[str, Any]                       # node name -> Mininet node
     pids: dict[str, int]                     # node name -> PID of its namespace's shell
     procs: dict[str, subprocess.Popen]       # "<kind>:<node>" -> daemon
+    dns_settings: Any                        # DnsSettings, or None: no DNS server
+    dns_serving: bool                        # the anycast DNS servers run: routers must learn D
 
     def spawn(self, kind: str, node: str, cmd: list[str],
-              env: Optional[dict] = None) -> subprocess.Popen: ...
+              env: Optional[dict] = None, cwd: Optional[Path] = None) -> subprocess.Popen: ...
+
+    def wait_converged(self, timeout: float) -> None: ...
 
     def stop_daemon(self, kind: str, node: str) -> None: ...
 

@@ -61,7 +61,9 @@ class Birds:
             sv = plan.services
             for pop, provs in sv.pop_providers.items():
                 if set(provs) & (reach | {me.asid}):
-                    out |= {sv.global_prefix, sv.dns_prefix, sv.pop_prefixes[pop]}
+                    out |= {sv.global_prefix, sv.pop_prefixes[pop]}
+                    if self.lab.dns_serving:  # announced once a PoP's server answers (speakers/api.py)
+                        out.add(sv.dns_prefix)
             out |= {p for k, p in sv.provider_prefixes.items() if k in reach or k == me.asid}
         return out
 

@@ -171,6 +171,7 @@ class Dns:
         lab = self.lab
         assert lab.record is not None and self.settings is not None
         servers = self.servers()
+        initial = self.zone is None   # bring-up, not a restart after an outage
         if self.zone is None:
             for node, sid in servers.items():
                 write_config(self.folder(node), lab.plan, lab.record.id, address=self.address,
@@ -197,6 +198,39 @@ class Dns:
             wait_until_ready(lambda n=node: query_address(lab, n, NAMES["global"], server=self.address) == g,
                              p, f"PowerDNS in {node}", log, timeout=20)
         lab.progress("starting PowerDNS", len(started), len(started))
+        if self.anycast:  # each PoP's speaker announces D once its server answers: wait until BGP has it
+            lab.dns_serving = True
+            self.wait_routes(timeout=30.0 if initial else 10.0, strict=initial)
+
+    def wait_routes(self, timeout: float, strict: bool) -> bool:
+        """Wait until every client router has a route to D (the speakers
+        announce it once their server answers). At bring-up a miss is an
+        error; after an outage (``dns-up`` in a timeline, where a cut may
+        keep a client from every PoP) the run goes on after ``timeout``."""
+        from ..model.addressing import client_router_name
+        from .birdc import BirdClient
+
+        lab = self.lab
+        routers = [client_router_name(a) for a in lab.topo.clients()]
+        prefix = lab.plan.services.dns_prefix
+        deadline = time.monotonic() + timeout
+        while True:
+            missing = []
+            for r in routers:
+                try:
+                    text = BirdClient(lab.bird_socket(r)).command(f"show route for {self.address}")
+                except LabError:
+                    text = ""
+                if prefix not in text:
+                    missing.append(r)
+            if not missing:
+                return True
+            if time.monotonic() > deadline:
+                if strict:
+                    raise LabError(f"the anycast DNS prefix {prefix} did not reach {', '.join(missing[:5])} "
+                                   f"within {timeout:g} s", fix="see the PoPs' speaker.log (dns health)")
+                return False
+            time.sleep(0.1)
 
     def stop(self, nodes: Optional[list[str]] = None) -> None:
         """Stop the servers (all: the CDN's DNS goes down; or those on
@@ -204,3 +238,5 @@ class Dns:
         for node in self.servers():
             if nodes is None or node in nodes:
                 self.lab.stop_daemon("pdns", node)
+        if nodes is None or set(nodes) >= set(self.servers()):
+            self.lab.dns_serving = False  # the speakers withdraw D: no router must have it

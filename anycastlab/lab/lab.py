@@ -78,6 +78,7 @@ class Lab:
         # one service per daemon kind
         self.birds = Birds(self)
         self.pops = Pops(self, Health())
+        self.dns_serving = False  # anycast DNS servers up: the routers' expected prefixes include D
         self.event_listeners: list[Callable[[str], None]] = []  # told each event's label as it is applied (live view)
         self.dns = Dns(self, dns_settings)
 

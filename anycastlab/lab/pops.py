@@ -66,7 +66,8 @@ class Pops:
         lab = self.lab
         assert lab.record is not None
         host = edge_host_name(pop)
-        conf = exabgp.write_speaker_files(lab.topo, lab.plan, pop, lab.record.node_dir(host), self.health)
+        dns = lab.dns_settings is not None and lab.dns_settings.server == "anycast"
+        conf = exabgp.write_speaker_files(lab.topo, lab.plan, pop, lab.record.node_dir(host), self.health, dns)
         lab.spawn("exabgp", host, [exabgp.exabgp_binary(), conf.name], env=exabgp.exabgp_env())
 
     def speaker(self, pop: str) -> SpeakerClient:

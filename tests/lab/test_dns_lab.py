@@ -25,6 +25,8 @@ from anycastlab.measure.stream import Stream
 from anycastlab.analysis.dns import summary
 from anycastlab.model.addressing import client_host_name, edge_host_name, provider_addresses
 from anycastlab.model.samples import read_dns
+from anycastlab.measure import catchment
+from labutil import wait_for
 
 pytestmark = pytest.mark.lab
 
@@ -62,6 +64,23 @@ def test_each_client_is_answered_by_the_pop_bgp_picks_for_the_dns_prefix(lab):
         assert set(got["servers"]) == {end[2:]}, (c, got["servers"], end)
     assert len(set(picked.values())) > 1  # tiny's clients reach both PoPs: it is anycast
 
+
+
+def test_a_pop_whose_dns_server_fails_withdraws_only_the_dns_prefix(lab):
+    """Each speaker announces D only while its PoP's server answers (speakers/api.py):
+    kill New York's and c2 is answered from London, while G keeps c2 in New York."""
+    g = lab.plan.services.address(lab.plan.services.global_prefix)
+    server = lambda: set(ask(lab, "c2", 1, name=settings.NAMES["global"])["servers"])  # noqa: E731
+    assert server() == {"nyc"}
+    lab.dns.stop(nodes=["e-nyc"])
+    try:
+        wait_for(lambda: server() == {"lon"}, timeout=20, what="c2's DNS to move to London")
+        assert catchment.probe_from(lab, "h-c2", {"g": g})["g"]["pop"] == "nyc"  # G did not move
+        st = lab.speaker("nyc").status()
+        assert st["healthy"] and not st["dns_ok"] and "dns" not in st["announced"]
+    finally:
+        lab.dns.start(nodes=["e-nyc"])
+    wait_for(lambda: server() == {"nyc"}, timeout=20, what="c2's DNS back in New York")
 
 def test_answers_follow_the_shares_within_five_sigma(lab):
     addrs = provider_addresses(lab.plan)
