@@ -44,11 +44,8 @@ class Speaker:
         self.wanted = {name: True for name in self.ann}  # admin state, set by the Lab
         self.announced: set[str] = set()
         self.healthy = False
-        self.fails = 0
-        self.oks = 0
         self.dns_ok = False          # the local DNS server answers (only with dns_health)
-        self.dns_fails = 0
-        self.dns_oks = 0
+        self.streak: dict[str, tuple[int, int]] = {}   # attr -> (successes, failures) in a row
         self.log = open(log_path, "a", buffering=1)
 
     def note(self, text: str) -> None:
@@ -97,31 +94,13 @@ class Speaker:
         return {"ok": False, "error": f"unknown op {op!r}"}
 
     def health(self, sock: socket.socket) -> None:
-        """One probe of the local responder; updates healthy with rise/fall."""
+        """One probe of the local responder (and of the local DNS server, with
+        ``dns_health``); updates healthy (dns_ok) with rise/fall."""
         h = self.plan["health"]
         token = uuid.uuid4().hex[:12]
-        ok = False
-        try:
-            sock.sendto(json.dumps({"token": token}).encode(), (h["target"], h["port"]))
-            deadline = time.monotonic() + h["timeout"]
-            while time.monotonic() < deadline:
-                sock.settimeout(max(0.001, deadline - time.monotonic()))
-                data, _ = sock.recvfrom(2048)
-                if json.loads(data.decode()).get("token") == token:
-                    ok = True
-                    break
-        except (OSError, ValueError):
-            ok = False
-        if ok:
-            self.oks, self.fails = self.oks + 1, 0
-            if not self.healthy and self.oks >= h["rise"]:
-                self.healthy = True
-                self.note("health up")
-        else:
-            self.fails, self.oks = self.fails + 1, 0
-            if self.healthy and self.fails >= h["fall"]:
-                self.healthy = False
-                self.note("health down")
+        ok = ask(sock, json.dumps({"token": token}).encode(), (h["target"], h["port"]), h["timeout"],
+                 lambda data: json.loads(data.decode()).get("token") == token)
+        self.rise_fall("healthy", "health", ok, h)
         if self.plan.get("dns_health"):
             self.dns_health(sock, h)
         self.sync()
@@ -133,28 +112,36 @@ class Speaker:
         qid = int.from_bytes(os.urandom(2), "big")
         query = qid.to_bytes(2, "big") + bytes([0, 0, 0, 1, 0, 0, 0, 0, 0, 0]) + \
             b"\x02id\x06server\x00" + bytes([0, 16, 0, 3])   # QTYPE TXT, QCLASS CH
-        ok = False
-        try:
-            sock.sendto(query, (d["target"], d["port"]))
-            deadline = time.monotonic() + h["timeout"]
-            while time.monotonic() < deadline:
-                sock.settimeout(max(0.001, deadline - time.monotonic()))
-                data, _ = sock.recvfrom(2048)
-                if len(data) >= 2 and int.from_bytes(data[:2], "big") == qid:
-                    ok = True
-                    break
-        except OSError:
-            ok = False
-        if ok:
-            self.dns_oks, self.dns_fails = self.dns_oks + 1, 0
-            if not self.dns_ok and self.dns_oks >= h["rise"]:
-                self.dns_ok = True
-                self.note("dns health up")
-        else:
-            self.dns_fails, self.dns_oks = self.dns_fails + 1, 0
-            if self.dns_ok and self.dns_fails >= h["fall"]:
-                self.dns_ok = False
-                self.note("dns health down")
+        ok = ask(sock, query, (d["target"], d["port"]), h["timeout"],
+                 lambda data: len(data) >= 2 and int.from_bytes(data[:2], "big") == qid)
+        self.rise_fall("dns_ok", "dns health", ok, h)
+
+    def rise_fall(self, attr: str, label: str, ok: bool, h: dict) -> None:
+        """``rise`` successes in a row set ``attr``, ``fall`` failures clear it."""
+        oks, fails = self.streak.get(attr, (0, 0))
+        oks, fails = (oks + 1, 0) if ok else (0, fails + 1)
+        self.streak[attr] = (oks, fails)
+        if ok and not getattr(self, attr) and oks >= h["rise"]:
+            setattr(self, attr, True)
+            self.note(f"{label} up")
+        elif not ok and getattr(self, attr) and fails >= h["fall"]:
+            setattr(self, attr, False)
+            self.note(f"{label} down")
+
+
+def ask(sock: socket.socket, payload: bytes, addr: tuple, timeout: float, match) -> bool:
+    """Send one datagram and wait up to ``timeout`` for a reply that ``match`` accepts."""
+    try:
+        sock.sendto(payload, addr)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            sock.settimeout(max(0.001, deadline - time.monotonic()))
+            data, _ = sock.recvfrom(2048)
+            if match(data):
+                return True
+    except (OSError, ValueError):
+        pass
+    return False
 
 
 def serve(workdir: Path) -> None:
