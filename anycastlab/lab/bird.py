@@ -8,7 +8,7 @@ import time
 
 from ..config import bird
 from ..errors import ConvergenceTimeout, LabError
-from ..model.addressing import client_router_name
+from ..model.addressing import Node, client_router_name
 from .base import LabBase
 from .birdc import BirdClient, bgp_sessions, route_prefixes
 from .record import ProcEntry
@@ -21,13 +21,19 @@ class Birds:
         self.lab = lab
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self) -> None:
+    def start(self, workers: int = 8) -> None:
+        """Render and start every router's BIRD, several at a time (each is
+        recorded the moment it is started)."""
+        from concurrent.futures import ThreadPoolExecutor
+
         lab = self.lab
         assert lab.record is not None
         binary = bird.bird_binary()
         routers = lab.plan.routers()
-        for i, node in enumerate(routers):
-            lab.progress("starting BIRD", i, len(routers))
+        lab.progress("starting BIRD", 0, len(routers))
+
+        def one(node: Node) -> None:
+            assert lab.record is not None
             d = lab.record.node_dir(node.name)
             (d / "bird.conf").write_text(bird.render_router(lab.topo, lab.plan, node))
             # relative paths: BIRD runs in the node's folder, and a Unix socket
@@ -38,7 +44,10 @@ class Birds:
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
             self.procs[node.name] = p
             lab.record.add_daemon(ProcEntry.of("bird", p.pid, node.name, cmd))
-        lab.progress("starting BIRD", len(routers), len(routers))
+
+        with ThreadPoolExecutor(workers) as pool:
+            for i, _ in enumerate(pool.map(one, routers)):
+                lab.progress("starting BIRD", i + 1, len(routers))
 
     def expected_prefixes(self, router: str) -> set[str]:
         """Site prefixes a router must learn: those valley-free policy lets through."""

@@ -161,13 +161,15 @@ class Dns:
         d = self.lab.record.node_dir(node)
         return d / "pdns" if node != DNS_HOST else d
 
-    def start(self, nodes: Optional[list[str]] = None) -> None:
+    def start(self, nodes: Optional[list[str]] = None, routes: bool = True) -> None:
         """Start (or restart) the servers (all, or those on ``nodes``); wait
         until each answers.
 
         The first start writes their configs and a zone without shares
         (every client gets every provider alike until the steering loop
-        publishes); a restart serves the newest zone published meanwhile."""
+        publishes); a restart serves the newest zone published meanwhile.
+        ``routes=False``: do not wait for D's routes here (bring-up: the
+        convergence wait that follows includes D)."""
         lab = self.lab
         assert lab.record is not None and self.settings is not None
         servers = self.servers()
@@ -200,7 +202,8 @@ class Dns:
         lab.progress("starting PowerDNS", len(started), len(started))
         if self.anycast:  # each PoP's speaker announces D once its server answers: wait until BGP has it
             lab.dns_serving = True
-            self.wait_routes(timeout=30.0 if initial else 10.0, strict=initial)
+            if routes:
+                self.wait_routes(timeout=30.0 if initial else 10.0, strict=initial)
 
     def wait_routes(self, timeout: float, strict: bool) -> bool:
         """Wait until every client router has a route to D (the speakers

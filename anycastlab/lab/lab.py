@@ -122,9 +122,9 @@ class Lab:
             self.progress("shaping links", 1, 1)
             self.birds.start()
             self.pops.start()
+            if self.dns_settings is not None:  # while BGP converges; the wait includes D
+                self.dns.start(routes=False)
             self.wait_converged(self.converge_timeout)
-            if self.dns_settings is not None:
-                self.start_dns()
             self.converge_seconds = round(time.monotonic() - t0, 2)
             self.record.data.update({"status": "up", "up_seconds": self.converge_seconds})
             self.record.save()

@@ -37,12 +37,18 @@ class Pops:
 
     def start(self) -> None:
         """On every edge host: the anycast responder, then ExaBGP."""
+        from concurrent.futures import ThreadPoolExecutor
+
         pops = list(self.lab.topo.cdn.cities)
-        for i, pop in enumerate(pops):
-            self.lab.progress("starting PoPs", i, len(pops))
+        self.lab.progress("starting PoPs", 0, len(pops))
+
+        def one(pop: str) -> None:  # each waits for its responder: wait in parallel
             self.start_responder(pop)
             self.start_speaker(pop)
-        self.lab.progress("starting PoPs", len(pops), len(pops))
+
+        with ThreadPoolExecutor(8) as pool:
+            for i, _ in enumerate(pool.map(one, pops)):
+                self.lab.progress("starting PoPs", i + 1, len(pops))
 
     def start_responder(self, pop: str) -> None:
         """Start (or restart) the UDP responder of a PoP; wait until it is bound."""

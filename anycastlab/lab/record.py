@@ -11,6 +11,7 @@ import json
 import os
 import secrets
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -84,12 +85,36 @@ class ProcEntry:
         return same_process(self.pid, self.starttime) and not _is_zombie(self.pid)
 
 
+DAEMON_LOG = "daemons.jsonl"
+
+
+def merged_daemons(folder: Path, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """lab.json's daemons plus those only in ``daemons.jsonl`` (recorded since
+    the last save); a line cut short by a kill is skipped."""
+    out = list(saved)
+    seen = {(d.get("name"), d.get("pid")) for d in out if isinstance(d, dict)}
+    try:
+        lines = (folder / DAEMON_LOG).read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            d = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(d, dict) and (d.get("name"), d.get("pid")) not in seen:
+            seen.add((d.get("name"), d.get("pid")))
+            out.append(d)
+    return out
+
+
 class RunRecord:
     """A run folder ``runs/<id>/`` and its ``lab.json``."""
 
     def __init__(self, folder: Path, data: dict[str, Any]) -> None:
         self.folder = folder
         self.data = data
+        self.lock = threading.RLock()  # services start daemons from several threads
 
     @classmethod
     def create(cls, runs_dir: Path, topology: str) -> "RunRecord":
@@ -116,6 +141,7 @@ class RunRecord:
         for key, kind in (("id", str), ("owner_pid", int)):
             if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
                 raise ValueError(f"lab.json has no valid '{key}'")
+        data["daemons"] = merged_daemons(folder, data.get("daemons") or [])
         return cls(folder, data)
 
     @property
@@ -123,9 +149,10 @@ class RunRecord:
         return str(self.data["id"])
 
     def save(self) -> None:
-        tmp = self.folder / "lab.json.tmp"
-        tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True))
-        tmp.replace(self.folder / "lab.json")
+        with self.lock:
+            tmp = self.folder / "lab.json.tmp"
+            tmp.write_text(json.dumps(self.data, indent=2, sort_keys=True))
+            tmp.replace(self.folder / "lab.json")
 
     def node_dir(self, node: str) -> Path:
         d = self.folder / node
@@ -133,8 +160,13 @@ class RunRecord:
         return d
 
     def add_daemon(self, entry: ProcEntry) -> None:
-        self.data["daemons"].append(entry.__dict__)
-        self.save()
+        """Record a daemon at once: one line appended to ``daemons.jsonl``
+        (``load`` merges it), not a rewrite of lab.json per daemon, which
+        grows quadratic with a thousand routers."""
+        with self.lock:
+            self.data["daemons"].append(entry.__dict__)
+            with open(self.folder / DAEMON_LOG, "a") as f:
+                f.write(json.dumps(entry.__dict__) + "\n")
 
     def daemons(self) -> list[ProcEntry]:
         return [ProcEntry(**d) for d in self.data["daemons"]]
