@@ -2,9 +2,14 @@
 
 Derived from the topology's file order alone, so the same file always gives
 the same addresses (golden files, reproducible runs, reports that line up).
+Two layouts of the site prefixes, chosen by size: *compact* while every AS
+number fits an octet (up to 254 ASes, 254 routers per AS), so an address
+names its AS; *wide* beyond that, numbering routers across the whole
+topology (up to 65,535 routers, in any split over ASes).
 
-    10.<as>.<site>.0/24   site prefix of router number <site> of AS <as>,
-                          originated in BGP by that router
+    10.<as>.<site>.0/24   compact: router number <site> of AS number <as>
+    10.<g/256>.<g%256>.0/24  wide: router number g (1, 2, ...) in file order;
+                          either way originated in BGP by that router
       .1/32               the router's loopback (router id, iBGP endpoint)
       .128/25             LAN behind the router: router .129, host .130
       .64/26              the CDN's first PoP only: LAN of the DNS host
@@ -23,6 +28,9 @@ from .topology import Topology
 from .variability import Variability
 
 LINK_BLOCK = ipaddress.ip_network("100.64.0.0/10")
+COMPACT_MAX = 254      # compact layout: ASes, and routers per AS (one octet each)
+MAX_ROUTERS = 65535    # wide layout: /24s in 10.0.0.0/8 (10.0.0.0/24 unused)
+MAX_LINKS = LINK_BLOCK.num_addresses // 4
 SERVICE_BLOCK = ipaddress.ip_network("198.18.0.0/15")
 
 
@@ -147,20 +155,39 @@ def edge_host_name(city: str) -> str:
 DNS_HOST = "dns"
 
 
+def layout(topo: Topology) -> str:
+    """``compact`` (10.<as>.<site>) when every AS number and site number fits
+    an octet, else ``wide`` (routers numbered across the topology)."""
+    per_as: dict[str, int] = {}
+    for r in topo.routers.values():
+        per_as[r.asid] = per_as.get(r.asid, 0) + 1
+    fits = len(topo.ases) <= COMPACT_MAX and max(per_as.values(), default=0) <= COMPACT_MAX
+    return "compact" if fits else "wide"
+
+
+def plan_limits(topo: Topology) -> list[tuple[str, str, str]]:
+    """What overflows the address plan: (key, message, fix); [] when it fits."""
+    out = []
+    if len(topo.routers) > MAX_ROUTERS:
+        out.append(("routers", f"{len(topo.routers)} routers; the address plan holds {MAX_ROUTERS:,} "
+                    "(one /24 each in 10.0.0.0/8)", "use fewer routers (generate a smaller topology)"))
+    if len(topo.links) > MAX_LINKS:
+        out.append(("links", f"{len(topo.links)} links; the address plan holds {MAX_LINKS:,} "
+                    "(one /30 each in 100.64.0.0/10)", "use fewer links"))
+    return out
+
+
 def plan_addresses(topo: Topology) -> AddressPlan:
     """Assign every address; raises TopologyError when a block overflows."""
-    if len(topo.ases) > 254:
-        raise TopologyError(f"{len(topo.ases)} ASes; the address plan holds 254",
-                            file=topo.path, key="ases", fix="use fewer ASes")
-    if len(topo.links) > LINK_BLOCK.num_addresses // 4:
-        raise TopologyError("too many links for 100.64.0.0/10", file=topo.path, key="links",
-                            fix="use fewer links")
+    for key, msg, fix in plan_limits(topo):
+        raise TopologyError(msg, file=topo.path, key=key, fix=fix)
+    wide = layout(topo) == "wide"
     nodes: dict[str, Node] = {}
     site_no: dict[str, int] = {}
-    for r in topo.routers.values():
+    for g, r in enumerate(topo.routers.values(), start=1):
         a = topo.ases[r.asid]
         site_no[r.asid] = site_no.get(r.asid, 0) + 1
-        base = f"10.{a.index}.{site_no[r.asid]}"
+        base = f"10.{g >> 8}.{g & 255}" if wide else f"10.{a.index}.{site_no[r.asid]}"
         nodes[r.name] = Node(r.name, "router", r.asid, r.city, loopback=f"{base}.1",
                              site_prefix=f"{base}.0/24")
     counters = {name: 0 for name in nodes}

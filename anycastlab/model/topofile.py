@@ -33,6 +33,7 @@ from .topology import (
     Topology,
     link_latency,
 )
+from .addressing import plan_limits
 from .load import client_demand
 from .yamlsource import Salvage, YamlSource, salvage, shape_errors
 
@@ -200,8 +201,6 @@ def build_topology(spec: TopologySpec, src: YamlSource, lost: Optional[Salvage] 
     return topo
 
 
-MAX_ASES = 254            # 10.<as>.x.x: the second octet, 1..254
-MAX_ROUTERS_PER_AS = 254  # 10.x.<router>.0/24: the third octet, 1..254
 
 
 def provider_cycle(topo: Topology) -> list[str]:
@@ -357,18 +356,14 @@ def _check_meaning(topo: Topology, spec: TopologySpec, fail: Callable[..., Any])
              "a provider hierarchy has a top: make one of these a peer, or drop a relationship")
     for a in topo.ases.values():
         routers = topo.routers_of(a.id)
-        if len(routers) > MAX_ROUTERS_PER_AS:
-            fail(f"AS '{a.id}' has {len(routers)} routers; the address plan (10.<as>.<router>.0/24) "
-                 f"holds {MAX_ROUTERS_PER_AS} per AS", as_loc[a.id], "split it into several ASes")
         for r in routers:
             n = len(topo.links_of(r.name)) + 2  # its links, plus a LAN host and the DNS host at most
             name = f"{r.name}-e{n - 1}"
             if len(name) > 15:
                 fail(f"router '{r.name}' has {n - 2} links: its interface names ('{name}') would pass "
                      "Linux's 15 characters", as_loc[a.id], "use shorter AS or city ids, or fewer links")
-    if len(topo.ases) > MAX_ASES:
-        fail(f"{len(topo.ases)} ASes; the address plan (10.<as>.<router>.0/24) holds {MAX_ASES}",
-             ("ases",), "use fewer ASes")
+    for key, msg, fix in plan_limits(topo):  # model/addressing.py: the plan's own limits
+        fail(msg, ("links",) if key == "links" else ("ases",), fix)
     linked_pairs = {(topo.routers[lk.a].asid, topo.routers[lk.b].asid) for lk in topo.links}
     linked_pairs |= {(b, a) for a, b in linked_pairs}
     for (us, them), rel in topo.rels.items():

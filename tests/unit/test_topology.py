@@ -6,6 +6,7 @@ import math
 import pytest
 
 from anycastlab.errors import InputError, TopologyError
+from anycastlab.model.addressing import layout, plan_addresses
 from anycastlab.model.topofile import load_topology
 from anycastlab.model.topology import great_circle_km, link_latency, Settings, City
 
@@ -248,7 +249,7 @@ cities:
     expect_error(write_topo, text, "router 'abcdef-lond' has 102 links", "15 characters")
 
 
-def test_more_routers_in_one_as_than_the_address_plan_holds(write_topo):
+def test_an_as_with_more_routers_than_an_octet_gets_the_wide_address_plan(write_topo):
     cities = "".join(f"  - {{id: c{i:03d}, name: C{i}, lat: 1, lon: 1}}\n" for i in range(255))
     ids = ", ".join(f"c{i:03d}" for i in range(255))
     backbone = "".join(f"  - [t-c{i:03d}, t-c{i + 1:03d}]\n" for i in range(254))
@@ -265,4 +266,36 @@ links:
   - [cdn-c000, t-c000]
   - [x-c001, t-c001]
 {backbone}"""
-    expect_error(write_topo, text, "AS 't' has 255 routers", "holds 254 per AS")
+    topo = load_topology(write_topo(text))
+    plan = plan_addresses(topo)
+    assert layout(topo) == "wide"
+    sites = [n.site_prefix for n in plan.routers()]
+    assert len(set(sites)) == len(sites) == 257
+    # routers numbered across the topology in file order: the 256th is 10.1.0.0/24
+    assert sites[0] == "10.0.1.0/24" and sites[255] == "10.1.0.0/24" and sites[256] == "10.1.1.0/24"
+    assert len({n.loopback for n in plan.routers()}) == 257
+
+
+def test_the_address_plan_refuses_what_overflows_it_with_a_fix():
+    from types import SimpleNamespace
+
+    from anycastlab.errors import TopologyError
+    from anycastlab.model.addressing import MAX_LINKS, MAX_ROUTERS, plan_limits
+
+    big = SimpleNamespace(routers=dict.fromkeys(range(MAX_ROUTERS + 1)), links=[None] * (MAX_LINKS + 1),
+                          ases={}, path="big.yaml")
+    msgs = plan_limits(big)
+    assert [k for k, _, _ in msgs] == ["routers", "links"]
+    assert "65536 routers; the address plan holds 65,535" in msgs[0][1] and "fewer routers" in msgs[0][2]
+    with pytest.raises(TopologyError, match="holds 65,535"):
+        plan_addresses(big)  # type: ignore[arg-type]
+    fits = SimpleNamespace(routers=dict.fromkeys(range(MAX_ROUTERS)), links=[], ases={}, path="x")
+    assert plan_limits(fits) == []
+
+
+def test_small_topologies_keep_the_compact_plan_that_names_the_as():
+    topo = load_topology(TOPOLOGIES / "world.yaml")
+    plan = plan_addresses(topo)
+    assert layout(topo) == "compact"
+    t1a = topo.ases["t1a"]
+    assert plan.nodes["t1a-ash"].site_prefix == f"10.{t1a.index}.1.0/24"
