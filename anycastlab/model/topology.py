@@ -130,6 +130,7 @@ class Topology:
     rels: dict[tuple[str, str], Rel]  # (us, neighbour) -> what neighbour is
     path: Optional[Path] = None
     _adj: dict[str, list[Link]] = field(default_factory=dict, repr=False)
+    _rel_index: Optional[tuple[int, dict[str, list[tuple[str, Rel]]]]] = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         for r in self.routers:
@@ -152,8 +153,19 @@ class Topology:
     def relation(self, us: str, them: str) -> Rel:
         return self.rels[(us, them)]
 
+    def neighbours(self, asid: str) -> list[tuple[str, Rel]]:
+        """(neighbour, what it is to ``asid``) in file order; an index built once
+        (and again if ``rels`` changed size), so queries stay linear on a
+        topology of thousands of ASes."""
+        if self._rel_index is None or self._rel_index[0] != len(self.rels):
+            idx: dict[str, list[tuple[str, Rel]]] = {}
+            for (u, t), r in self.rels.items():
+                idx.setdefault(u, []).append((t, r))
+            self._rel_index = (len(self.rels), idx)
+        return self._rel_index[1].get(asid, [])
+
     def providers_of(self, asid: str) -> list[str]:
-        return [t for (u, t), r in self.rels.items() if u == asid and r == "provider"]
+        return [t for t, r in self.neighbours(asid) if r == "provider"]
 
     def clients(self) -> list[AS]:
         return [a for a in self.ases.values() if a.role == "client"]
@@ -199,9 +211,7 @@ class Topology:
         queue = deque([start])
         while queue:
             asid, state = queue.popleft()
-            for (u, t), rel in self.rels.items():
-                if u != asid:
-                    continue
+            for t, rel in self.neighbours(asid):
                 if rel == "provider" and state == 0:
                     nxt = (t, 0)
                 elif rel == "peer" and state == 0:
