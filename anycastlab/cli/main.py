@@ -25,6 +25,7 @@ from . import (
     render,
     report,
     scenario,
+    simulate,
     status,
     up,
 )
@@ -32,7 +33,7 @@ from . import exec as exec_
 from .common import err
 
 # in the order 'anycastlab --help' lists them
-VERBS = [check, render, up, exec_, catchment, explain, scenario, demo, report, index, compare, clean, status]
+VERBS = [check, render, up, exec_, catchment, explain, simulate, scenario, demo, report, index, compare, clean, status]
 
 
 def build_parser() -> argparse.ArgumentParser:

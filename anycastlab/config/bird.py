@@ -13,16 +13,9 @@ from typing import Any
 
 from ..errors import EnvironmentProblem, LabError
 from ..model.addressing import AddressPlan, Node, edge_host_name
+from ..model.policy import POLICY, ospf_cost, return_interfaces
 from ..model.topology import Topology
 from .render import render_template
-
-# Relationship of the neighbour -> (BIRD local role, tag, local preference).
-# Customers pay, so their routes win; peers are free; providers cost money.
-POLICY = {
-    "customer": ("provider", 1, 300),
-    "peer": ("peer", 2, 200),
-    "provider": ("customer", 3, 100),
-}
 
 
 @dataclass(frozen=True)
@@ -33,11 +26,6 @@ class Timers:
     error_wait_max: int = 5
     hold: int = 6
     keepalive: int = 2
-
-
-def ospf_cost(latency_ms: float) -> int:
-    """OSPF cost from one-way latency: units of 0.1 ms, at least 1."""
-    return max(1, min(65535, round(latency_ms * 10)))
 
 
 def proto_name(prefix: str, peer: str) -> str:
@@ -60,8 +48,7 @@ def return_tables(topo: Topology, plan: AddressPlan, node: Node) -> list[dict[st
         return []
     out = []
     providers = list(plan.services.provider_prefixes)
-    for k in plan.services.pop_providers[node.city]:
-        intf = next(i for i in node.interfaces if plan.nodes[i.peer_node].asid == k)
+    for k, intf in return_interfaces(plan, node):
         idx = providers.index(k) + 1
         out.append({"name": f"ret_{k}", "provider": k, "prefix": plan.services.provider_prefixes[k],
                     "gateway": intf.peer_ip, "kernel_table": RETURN_TABLE_BASE + idx,

@@ -16,9 +16,9 @@ from typing import Any, Optional
 
 from ..errors import InputError
 from ..model.addressing import client_router_name, edge_host_name
+from ..model.decision import ORIGIN, deciding_step  # noqa: F401  (shared with the simulator)
 
 REL = {1: "customer", 2: "peer", 3: "provider", 0: "own"}
-ORIGIN = {"IGP": 0, "EGP": 1, "Incomplete": 2}
 
 # "<prefix>  unicast [proto time from X] * (pref/igp) ...": the type may also be
 # unreachable/blackhole/prohibit, the IGP field "-" or "?" (next hop not
@@ -94,33 +94,6 @@ def parse_routes(text: str) -> list[Route]:
             r.communities = [tuple(int(x) for x in t.split(","))  # type: ignore[misc]
                              for t in re.findall(r"\((\d+, \d+, \d+)\)", s)]
     return routes
-
-
-def deciding_step(best: Route, other: Route, rid_best: str, rid_other: str) -> str:
-    """The first step of BIRD's BGP decision where ``best`` beats ``other``.
-
-    BIRD 2.0.12's order (bgp_rte_better), for the attributes this lab uses:
-    resolvable next hop, local preference, AS-path length, origin, MED (same
-    neighbour AS), eBGP over iBGP, IGP cost, router id, neighbour address.
-    (Stale routes, AIGP and cluster lists never occur here.)
-    """
-    if best.reachable and not other.reachable:
-        return "next hop unreachable"
-    if best.local_pref != other.local_pref:
-        return f"local preference {best.local_pref} > {other.local_pref}"
-    if len(best.as_path) != len(other.as_path):
-        return f"AS-path length {len(best.as_path)} < {len(other.as_path)}"
-    if ORIGIN.get(best.origin, 2) != ORIGIN.get(other.origin, 2):
-        return f"origin {best.origin} over {other.origin}"
-    if best.as_path[:1] == other.as_path[:1] and (best.med or 0) != (other.med or 0):
-        return f"MED {best.med or 0} < {other.med or 0}"
-    if best.internal != other.internal:
-        return "eBGP over iBGP"
-    if (best.igp_metric or 0) != (other.igp_metric or 0):
-        return f"IGP cost {best.igp_metric or 0} < {other.igp_metric or 0} (hot potato)"
-    if rid_best != rid_other:
-        return f"router id {rid_best} < {rid_other}"
-    return "neighbour address (last tie-break)"
 
 
 @dataclass

@@ -13,10 +13,13 @@ from ..analysis.requests import WEIGHTING
 def summary_note(phase: dict[str, Any]) -> str:
     """How the summary is weighted, in one sentence, and what its columns mean."""
     over_requests = any(v.get("requests") for v in phase["summary"].values())
-    return ((WEIGHTING if over_requests else "Percentiles are over client networks (a report written "
-             "before requests were weighted).") +
+    rtts = (" RTTs are simulated, not measured: the one-way link latencies summed along the computed "
+            "request and reply paths (IPA: each provider by its share)" if phase.get("simulated") else
             " RTTs are UDP probes to the PoP responders (IPA: to the addresses DNS answered; IPA model: "
-            "each provider by its share); *traffic off optimal PoP* is the share of requests reaching a "
+            "each provider by its share)")
+    return ((WEIGHTING if over_requests else "Percentiles are over client networks (a report written "
+             "before requests were weighted).") + rtts +
+            "; *traffic off optimal PoP* is the share of requests reaching a "
             "PoP other than their network's lowest-RTT unicast PoP; *median network* is the median over "
             "client networks of each network's median RTT; *inflation* is a network's RTT minus its "
             "optimal RTT.")
@@ -50,8 +53,15 @@ def fault_lines(data: dict[str, Any]) -> list[str]:
             "lost it, not the internet.", ""]
 
 
+SIMULATED = ("**Simulated, not measured**: catchments and RTTs computed from the topology by the "
+             "route model (`anycastlab simulate`, docs/simulation.md): propagation delay only, no "
+             "queueing, variability, loss, load or DNS.")
+
+
 def variability_line(data: dict[str, Any]) -> str:
     """How the links varied in this run (docs/topology.md, Variability)."""
+    if data.get("simulated"):
+        return SIMULATED
     v = data.get("variability") or {}
     if not v.get("lines"):
         return "Links: constant delays, no loss." if v.get("applied", True) else \

@@ -20,7 +20,8 @@ ALLOWED = {
     "report": {"model", "analysis"},
     "measure": {"model", "config", "lab", "analysis", "report"},
     "live": {"model", "lab", "measure", "analysis", "report"},
-    "cli": {"model", "config", "lab", "agents", "measure", "analysis", "report", "live"},
+    "sim": {"model", "analysis", "report"},
+    "cli": {"model", "config", "lab", "agents", "measure", "analysis", "report", "live", "sim"},
 }
 MAX_LINES = 450  # "roughly 100-400"; past this a module wants splitting
 
