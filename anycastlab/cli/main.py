@@ -21,19 +21,21 @@ from . import (
     compare,
     demo,
     explain,
+    generate,
     index,
     render,
     report,
     scenario,
     simulate,
     status,
+    sweep,
     up,
 )
 from . import exec as exec_
 from .common import err
 
 # in the order 'anycastlab --help' lists them
-VERBS = [check, render, up, exec_, catchment, explain, simulate, scenario, demo, report, index, compare, clean, status]
+VERBS = [check, generate, render, up, exec_, catchment, explain, simulate, sweep, scenario, demo, report, index, compare, clean, status]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     """Register ``simulate``."""
     sp = subparsers.add_parser("simulate", help="catchments, RTTs and IPA computed by the route model "
                                "(no lab, no root)")
-    sp.add_argument("topology")
+    sp.add_argument("topology", nargs="?", help="a topology file or name (router-level model); or give "
+                    "--relationships, --cities and --cdn for the AS-level model at internet scale")
+    sp.add_argument("--relationships", help="AS relationships, CAIDA serial-2 (plain, .gz or .bz2)")
+    sp.add_argument("--cities", help="AS-city CSV: asn,city,lat,lon,population_m")
+    sp.add_argument("--cdn", help="the CDN spec (YAML): asn and pops with providers")
+    sp.add_argument("--unicast", action="store_true",
+                    help="AS-level model: the per-PoP unicast prefixes too")
     sp.add_argument("--out", help="write report.json, report.md, samples.csv (marked simulated) here")
     sp.add_argument("--explain", metavar="CLIENT", help="print why CLIENT lands where it does, hop by hop")
     sp.add_argument("--prefix", default="global",
@@ -37,6 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from ..sim import explain, report
     from ..sim.forward import simulate
 
+    internet = [args.relationships, args.cities, args.cdn]
+    if any(internet) or not args.topology:
+        return run_internet(args, internet)
     topo = load_topology_arg(args.topology)
     if args.explain:
         sim = simulate(topo, returns="symmetric", clients=[])
@@ -117,3 +126,21 @@ def print_walk(topo, router: str, target: str, hops: list[dict]) -> None:  # typ
         if h["pop"]:
             out.print(f"\n[bold green]→ answered by PoP {h['pop']}[/bold green] "
                       f"({topo.cities[h['pop']].name})")
+
+
+def run_internet(args: argparse.Namespace, files: list) -> int:
+    """The AS-level model (sim/internet.py) on three files, e.g. CAIDA's."""
+    from ..errors import InputError
+    from ..sim.internet import run_simulate
+    from .sweep import RichProgress
+
+    if args.topology or not all(files):
+        raise InputError("give either a TOPOLOGY, or all three of --relationships, --cities and --cdn",
+                         key="simulate",
+                         fix="e.g. 'anycastlab simulate world', or 'anycastlab simulate --relationships "
+                             "rel.txt --cities cities.csv --cdn cdn.yaml' (docs/simulation.md)")
+    if args.explain or args.json:
+        raise InputError("--explain and --json work on a topology, not on the AS-level model",
+                         key="--explain", fix="drop the option, or give a topology file")
+    run_simulate(*files, out=args.out, unicast=args.unicast, console=out, progress=RichProgress(err))
+    return 0
