@@ -77,6 +77,41 @@ class Birds:
         return out
 
     def wait_converged(self, timeout: float) -> None:
+        """Wait until BGP has converged in every BIRD (every session
+        Established, every client router's RIB has every prefix), then until
+        every client router's kernel has them too: BIRD writes each route
+        to the kernel itself, and on a big lab the kernel (one routing lock
+        for every namespace) can lag far behind the RIBs."""
+        deadline = time.monotonic() + timeout
+        self.wait_ribs(timeout)
+        self.wait_fibs(max(5.0, deadline - time.monotonic()))
+
+    def wait_fibs(self, timeout: float) -> None:
+        """Wait until every client router's FIB holds its expected prefixes."""
+        lab = self.lab
+        clients = [client_router_name(a) for a in lab.topo.clients()]
+        pending = {c: self.expected_prefixes(c) for c in clients}
+        deadline = time.monotonic() + timeout
+        with lab.routes() as reader:
+            while True:
+                for c in list(pending):
+                    missing = pending[c] - reader.prefixes(c)
+                    if missing:
+                        pending[c] = missing
+                    else:
+                        del pending[c]
+                lab.progress("routes in the kernels", len(clients) - len(pending), len(clients))
+                if not pending:
+                    return
+                if time.monotonic() > deadline:
+                    lines = [f"{c}: {', '.join(sorted(m)[:4])}" for c, m in sorted(pending.items())][:12]
+                    raise ConvergenceTimeout(
+                        "BIRD's routes did not reach the kernels in time; missing:\n    "
+                        + "\n    ".join(lines),
+                        fix="look at the BIRD logs in the run folder (<router>/bird.log)")
+                time.sleep(0.1)
+
+    def wait_ribs(self, timeout: float) -> None:
         """Wait until every BGP session is Established and clients see every prefix."""
         lab = self.lab
         routers = [n.name for n in lab.plan.routers()]

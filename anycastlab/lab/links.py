@@ -190,13 +190,19 @@ class UserspaceBackend(LinkBackend):
             self.scheduling += f", {said[2]} thread(s)"
         self.entry = ProcEntry.of("shaper", self.proc.pid, None, list(self.proc.args))
         self.client = ShaperClient(str(ctl))
-        # the queues have a listener now: only then may packets be queued
-        for node, rules in per_node.items():
-            text = "*mangle\n" + "\n".join(rules) + "\nCOMMIT\n"
+        # the queues have a listener now: only then may packets be queued;
+        # one iptables-restore per node, several nodes at a time
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(item: tuple[str, list[str]]) -> None:
+            node, rules = item
             (folder / node).mkdir(exist_ok=True)
             rules_file = folder / node / "shaper.rules"
-            rules_file.write_text(text)
+            rules_file.write_text("*mangle\n" + "\n".join(rules) + "\nCOMMIT\n")
             self.runner.run(node, ["iptables-restore", "--noflush", str(rules_file)])
+
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(one, per_node.items()))
 
     def attach(self, folder: Path) -> None:
         self.client = ShaperClient(str(folder / "shaper.sock"))

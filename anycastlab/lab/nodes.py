@@ -11,20 +11,18 @@ from typing import Optional
 
 from ..config import bird, exabgp
 from ..errors import EnvironmentProblem, LabError
-from ..model.addressing import Node
+from ..model.addressing import Node, mac_addresses
 from .base import LabBase
 from .record import netns_inode, proc_starttime
 
 
-def build_nodes(lab: LabBase, workers: int = 8, chunk: int = 16) -> None:
+def build_nodes(lab: LabBase, workers: int = 8) -> None:
     """One Mininet host per node of the address plan, started in parallel.
 
     Each host is a shell in its own namespaces that Mininet starts and
-    waits for (about 10 ms, mostly waiting): threads overlap the waits.
-    The run record is saved after every ``chunk`` hosts, before more are
-    started, so at most the hosts of one chunk could be unrecorded if the
-    process were killed mid-chunk; saving after every host would rewrite
-    the record once per node (quadratic in the size of the lab).
+    waits for: threads overlap the waits. Each is recorded the moment it
+    exists (a line appended to the record, not a rewrite of lab.json per
+    node, which grows quadratic with thousands of nodes).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -41,18 +39,22 @@ def build_nodes(lab: LabBase, workers: int = 8, chunk: int = 16) -> None:
                       waitConnected=False)
     nodes = list(lab.plan.nodes.values())
     total = len(nodes)
+
+    def one(node: Node) -> None:
+        h = Host(node.name, ip=None)
+        assert lab.record is not None
+        lab.record.add_node(node.name, node_entry(lab, node, h.pid))
+        lab.mn[node.name] = h
+        lab.pids[node.name] = h.pid
+
     lab.progress("creating nodes", 0, total)
     with ThreadPoolExecutor(workers) as pool:
-        for start in range(0, total, chunk):
-            part = nodes[start:start + chunk]
-            for node, h in zip(part, pool.map(lambda n: Host(n.name, ip=None), part)):
-                lab.net.hosts.append(h)  # type: ignore[union-attr]  # what addHost would do
-                lab.net.nameToNode[node.name] = h  # type: ignore[union-attr]
-                lab.mn[node.name] = h
-                lab.pids[node.name] = h.pid
-                lab.record.data["nodes"][node.name] = node_entry(lab, node, h.pid)
-            lab.record.save()
-            lab.progress("creating nodes", min(start + chunk, total), total)
+        for i, _ in enumerate(pool.map(one, nodes)):
+            lab.progress("creating nodes", i + 1, total)
+    for node in nodes:  # what addHost would do, in file order
+        lab.net.hosts.append(lab.mn[node.name])  # type: ignore[union-attr]
+        lab.net.nameToNode[node.name] = lab.mn[node.name]  # type: ignore[union-attr]
+    lab.record.save()
 
 
 def node_entry(lab: LabBase, node: Node, pid: int) -> dict:
@@ -75,8 +77,9 @@ def build_links(lab: LabBase) -> None:
     pairs = [(i, lab.plan.interface(i.peer_node, i.node)) for n in lab.plan.nodes.values()
              for i in n.interfaces if i.node < i.peer_node]
     lab.progress("creating links", 0, len(pairs))
-    lines = [f"link add name {a.name} netns {lab.pids[a.node]} type veth "
-             f"peer name {b.name} netns {lab.pids[b.node]}" for a, b in pairs]
+    mac = mac_addresses(lab.plan)
+    lines = [f"link add name {a.name} address {mac[a.name]} netns {lab.pids[a.node]} type veth "
+             f"peer name {b.name} address {mac[b.name]} netns {lab.pids[b.node]}" for a, b in pairs]
     res = subprocess.run(["ip", "-batch", "-"], input="\n".join(lines) + "\n",
                          capture_output=True, text=True, timeout=60 + len(lines) / 100)
     if res.returncode != 0:
@@ -95,8 +98,10 @@ def configure(lab: LabBase, workers: int = 8) -> None:
     done = 0
     lab.progress("configuring nodes", 0, len(nodes))
 
+    mac = mac_addresses(lab.plan)
+
     def one(node: Node) -> None:
-        lab.run(node.name, ["sh", "-ec", node_script(node, extra_config(lab, node))])
+        lab.run(node.name, ["sh", "-ec", node_script(node, extra_config(lab, node), mac)])
 
     with ThreadPoolExecutor(workers) as pool:
         for _ in pool.map(one, nodes):
@@ -135,9 +140,12 @@ def block_signals() -> bool:
     return True
 
 
-def node_script(node: Node, extra: Optional[list[str]] = None) -> str:
+def node_script(node: Node, extra: Optional[list[str]] = None,
+                mac: Optional[dict[str, str]] = None) -> str:
     """The shell script that configures a node's namespace: one ``sysctl``
-    and one ``ip -batch`` (``extra``: more ``ip -batch`` lines)."""
+    and one ``ip -batch`` (``extra``: more ``ip -batch`` lines; ``mac``: the
+    plan's MAC addresses, each link's far end written as a permanent
+    neighbour, see ``mac_addresses``)."""
     keys = ["net.ipv4.ip_forward=%d" % (1 if node.kind == "router" else 0),
             "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0",
             "net.ipv6.conf.all.disable_ipv6=1", "net.ipv6.conf.default.disable_ipv6=1"]
@@ -148,6 +156,8 @@ def node_script(node: Node, extra: Optional[list[str]] = None) -> str:
     for i in node.interfaces:
         ip.append(f"addr add {i.cidr} dev {i.name}")
         ip.append(f"link set dev {i.name} up")
+        if mac:
+            ip.append(f"neigh replace {i.peer_ip} lladdr {mac[i.peer_intf]} dev {i.name} nud permanent")
     if node.gateway:
         ip.append(f"route add default via {node.gateway}")
     ip += extra or []

@@ -86,6 +86,25 @@ class ProcEntry:
 
 
 DAEMON_LOG = "daemons.jsonl"
+NODE_LOG = "nodes.jsonl"
+
+
+def merged_nodes(folder: Path, saved: dict[str, Any]) -> dict[str, Any]:
+    """lab.json's nodes plus those only in ``nodes.jsonl`` (a line cut short
+    by a kill is skipped)."""
+    out = dict(saved)
+    try:
+        lines = (folder / NODE_LOG).read_text().splitlines()
+    except OSError:
+        return out
+    for line in lines:
+        try:
+            name, entry = json.loads(line)
+        except (ValueError, TypeError):
+            continue
+        if isinstance(name, str) and isinstance(entry, dict):
+            out.setdefault(name, entry)
+    return out
 
 
 def merged_daemons(folder: Path, saved: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -142,6 +161,8 @@ class RunRecord:
             if not isinstance(data.get(key), kind) or isinstance(data.get(key), bool):
                 raise ValueError(f"lab.json has no valid '{key}'")
         data["daemons"] = merged_daemons(folder, data.get("daemons") or [])
+        if isinstance(data.get("nodes"), dict):
+            data["nodes"] = merged_nodes(folder, data["nodes"])
         return cls(folder, data)
 
     @property
@@ -158,6 +179,13 @@ class RunRecord:
         d = self.folder / node
         d.mkdir(exist_ok=True)
         return d
+
+    def add_node(self, name: str, entry: dict[str, Any]) -> None:
+        """Record a node's shell at once, as ``add_daemon`` records a daemon."""
+        with self.lock:
+            self.data["nodes"][name] = entry
+            with open(self.folder / NODE_LOG, "a") as f:
+                f.write(json.dumps([name, entry]) + "\n")
 
     def add_daemon(self, entry: ProcEntry) -> None:
         """Record a daemon at once: one line appended to ``daemons.jsonl``

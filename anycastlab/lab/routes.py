@@ -74,6 +74,14 @@ class RouteReader:
             os.close(home)
         return ipr, names, {v: k for k, v in names.items()}
 
+    def prefixes(self, node: str) -> set[str]:
+        """The destinations of the node's main routing table ("a.b.c.d/len")."""
+        if node not in self.socks:
+            self.socks[node] = self._open(node)
+        ipr = self.socks[node][0]
+        return {f"{r.get_attr('RTA_DST')}/{r['dst_len']}" for r in ipr.get_routes(table=254)
+                if r.get_attr("RTA_DST")}
+
     def get(self, node: str, dst: str, src: Optional[str] = None, iif: Optional[str] = None) -> Answer:
         if node not in self.socks:
             self.socks[node] = self._open(node)

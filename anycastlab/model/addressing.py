@@ -273,6 +273,19 @@ def _attach_dns_host(nodes: dict[str, Node], router: Node, lan_ms: float,
     return f"{base}.66"
 
 
+def mac_addresses(plan: AddressPlan) -> dict[str, str]:
+    """A MAC address per interface name, locally administered (02:...), numbered
+    in plan order. The lab sets them on the veths and writes every
+    point-to-point neighbour as a permanent entry: the kernel's ARP table is
+    one table for all namespaces, capped (gc_thresh3, 1,024 by default, only
+    settable in the root namespace), and a thousand-router lab would
+    overflow it with learned entries; permanent ones are not counted."""
+    out = {}
+    for i, intf in enumerate(i for n in plan.nodes.values() for i in n.interfaces):
+        out[intf.name] = "02:a1:" + ":".join(f"{b:02x}" for b in i.to_bytes(4, "big"))
+    return out
+
+
 def provider_addresses(plan: AddressPlan) -> dict[str, str]:
     sv = plan.services
     return {k: sv.address(p) for k, p in sv.provider_prefixes.items()}

@@ -52,3 +52,27 @@ def test_no_collisions_and_blocks(world):
     for p in [plan.services.global_prefix, *plan.services.provider_prefixes.values(),
               *plan.services.pop_prefixes.values()]:
         assert ipaddress.ip_network(p).subnet_of(SERVICE_BLOCK)
+
+
+def test_mac_addresses_are_unique_deterministic_and_locally_administered(world):
+    from anycastlab.model.addressing import mac_addresses
+
+    macs = mac_addresses(plan_addresses(world))
+    intfs = [i.name for n in plan_addresses(world).nodes.values() for i in n.interfaces]
+    assert sorted(macs) == sorted(intfs)
+    assert len(set(macs.values())) == len(macs)
+    assert all(m.startswith("02:") for m in macs.values())  # locally administered, unicast
+    assert mac_addresses(plan_addresses(world)) == macs
+
+
+def test_every_node_script_writes_its_links_far_ends_as_permanent_neighbours(world):
+    from anycastlab.lab.nodes import node_script
+    from anycastlab.model.addressing import mac_addresses
+
+    plan = plan_addresses(world)
+    macs = mac_addresses(plan)
+    node = plan.nodes["t1a-ash"]
+    script = node_script(node, mac=macs)
+    for i in node.interfaces:
+        assert f"neigh replace {i.peer_ip} lladdr {macs[i.peer_intf]} dev {i.name} nud permanent" in script
+    assert script.count("\nEOF") == 1 and script.startswith("sysctl -qw ")
