@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""`make bench`: bring-up times, RTT fidelity and shaper throughput.
+"""`make bench`: bring-up times, RTT fidelity and shaper throughput; then
+bench/scale.py (bring-up at scale, simulation timings).
 
 Benchmarks report medians and ratios against targets; they are not tests
 and never fail a build. Needs root. Prints a table and writes
@@ -171,6 +172,8 @@ def main() -> int:
     ap.add_argument("--quick", action="store_true", help="one run each, short shaper sweep")
     ap.add_argument("--skip-shaper", action="store_true")
     ap.add_argument("--skip-scenario", action="store_true")
+    ap.add_argument("--skip-scale", action="store_true", help="skip bench/scale.py (bring-up at "
+                    "scale, the 1,000-router lab, simulation timings)")
     args = ap.parse_args()
     if os.geteuid() != 0:
         print("bench needs root: sudo make bench", file=sys.stderr)
@@ -204,6 +207,10 @@ def main() -> int:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "foundation.json").write_text(json.dumps(result, indent=2) + "\n")
     report(result)
+    if not args.skip_scale:  # its own table: bring-up at scale and simulation timings
+        print("\nscale (bench/scale.py)", flush=True)
+        subprocess.run([sys.executable, str(REPO / "bench" / "scale.py"),
+                        *(["--quick"] if args.quick else ["--runs", str(runs)])], cwd=REPO)
     return 0
 
 

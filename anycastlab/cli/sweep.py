@@ -1,6 +1,6 @@
 """``anycastlab sweep``: what-if configurations of the CDN (which PoPs announce
 which prefix, which providers it buys from) scored on an internet-scale AS
-graph, in parallel (docs/simulation-internet.md). No root, no lab."""
+graph, in parallel (docs/simulation.md). No root, no lab."""
 from __future__ import annotations
 
 import argparse

@@ -1,5 +1,5 @@
 """The three input files of the internet-scale model, read with errors that
-name file, line and fix (docs/simulation-internet.md "File formats"):
+name file, line and fix (docs/simulation.md "File formats"):
 
 - AS relationships in CAIDA's serial-2 format: ``<provider>|<customer>|-1``
   and ``<peer>|<peer>|0``, an optional 4th field ``|<source>``, ``#``
@@ -33,7 +33,7 @@ MAX_ERRORS = 20           # per file: enough to see a pattern, not a flood
 MAX_ASN = 4294967295
 CITY_COLUMNS = ("asn", "city", "lat", "lon", "population_m")
 COORD_TOLERANCE = 0.01    # degrees: the same city id must sit in one place
-DOC = "docs/simulation-internet.md"
+DOC = "docs/simulation.md"
 
 
 @dataclass

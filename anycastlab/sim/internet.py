@@ -1,5 +1,5 @@
 """The AS-level route model at internet scale: Gao–Rexford on an InternetGraph,
-one prefix at a time, in whole-array numpy steps (docs/simulation-internet.md).
+one prefix at a time, in whole-array numpy steps (docs/simulation.md).
 
 Per prefix, from the (PoP, provider) pairs the CDN announces it to:
 

@@ -7,7 +7,7 @@ Configurations run in parallel: on Ray when it is importable (a cluster's
 address, or a local Ray), else on a ProcessPoolExecutor whose workers get
 the graph by fork (copy-on-write, nothing pickled) or, where there is no
 fork, once each through the initializer. The spec file format is in
-docs/simulation-internet.md "Sweep spec".
+docs/simulation.md "Sweep spec".
 """
 from __future__ import annotations
 
@@ -118,7 +118,7 @@ def load_sweep(path: str | Path, g: InternetGraph) -> Sweep:
     try:
         spec = SweepFile.model_validate(src.data)
     except ValidationError as exc:
-        raise shape_error(src, exc, InputError, {}, "docs/simulation-internet.md", SweepFile) from None
+        raise shape_error(src, exc, InputError, {}, "docs/simulation.md", SweepFile) from None
     errs = ErrorList(src)
     pops, provs = list(g.pops), g.providers
     for i, c in enumerate(spec.configs):
