@@ -101,8 +101,11 @@ def router_context(topo: Topology, plan: AddressPlan, node: Node,
     }
 
 
-def render_router(topo: Topology, plan: AddressPlan, node: Node) -> str:
-    return render_template("bird.conf.j2", router_context(topo, plan, node))
+def render_router(topo: Topology, plan: AddressPlan, node: Node, fib_bgp: bool = True) -> str:
+    """A router's bird.conf. ``fib_bgp=False`` keeps BGP's routes out of the
+    kernel: the lab's bring-up writes them once every RIB has converged
+    (lab/bird.py)."""
+    return render_template("bird.conf.j2", {**router_context(topo, plan, node), "fib_bgp": fib_bgp})
 
 
 def render_all(topo: Topology, plan: AddressPlan, out: Path) -> dict[str, Path]:

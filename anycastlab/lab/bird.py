@@ -3,8 +3,10 @@ has converged (every session Established, every client sees every prefix
 that valley-free policy lets through). Config text: ``config.bird``."""
 from __future__ import annotations
 
+import re
 import subprocess
 import time
+from typing import Optional
 
 from ..config import bird
 from ..errors import ConvergenceTimeout, LabError
@@ -12,6 +14,7 @@ from ..model.addressing import Node, client_router_name
 from .base import LabBase
 from .birdc import BirdClient, bgp_sessions, route_prefixes
 from .record import ProcEntry
+from .routes import kernel_prefixes
 
 
 class Birds:
@@ -20,6 +23,7 @@ class Birds:
     def __init__(self, lab: LabBase) -> None:
         self.lab = lab
         self.procs: dict[str, subprocess.Popen] = {}
+        self.fib_filled = False  # BGP's routes go to the kernels (after the first convergence)
 
     def start(self, workers: int = 8) -> None:
         """Render and start every router's BIRD, several at a time (each is
@@ -35,7 +39,8 @@ class Birds:
         def one(node: Node) -> None:
             assert lab.record is not None
             d = lab.record.node_dir(node.name)
-            (d / "bird.conf").write_text(bird.render_router(lab.topo, lab.plan, node))
+            (d / "bird.conf").write_text(bird.render_router(lab.topo, lab.plan, node,
+                                                            fib_bgp=self.fib_filled))
             # relative paths: BIRD runs in the node's folder, and a Unix socket
             # path must stay short however deep the run folder is
             cmd = [binary, "-f", "-c", "bird.conf", "-s", "bird.ctl", "-P", "bird.pid"]
@@ -79,12 +84,57 @@ class Birds:
     def wait_converged(self, timeout: float) -> None:
         """Wait until BGP has converged in every BIRD (every session
         Established, every client router's RIB has every prefix), then until
-        every client router's kernel has them too: BIRD writes each route
-        to the kernel itself, and on a big lab the kernel (one routing lock
-        for every namespace) can lag far behind the RIBs."""
+        every client router's kernel has them too.
+
+        At bring-up BGP's routes reach the kernels only once the RIBs have
+        converged (``fill_fibs``): every BIRD writes each best path to its
+        kernel itself, under one lock (rtnl) for every namespace, and with a
+        thousand BIRDs writing every intermediate best path at once, 600 of
+        them sat blocked on it and a generated 1,000-router lab did not
+        converge in 8 minutes. One BIRD alone writes 20,000 routes in 0.3 s."""
         deadline = time.monotonic() + timeout
         self.wait_ribs(timeout)
+        if not self.fib_filled:
+            self.fill_fibs(max(10.0, deadline - time.monotonic()))
         self.wait_fibs(max(5.0, deadline - time.monotonic()))
+
+    def fill_fibs(self, timeout: float, workers: int = 4) -> None:
+        """Rewrite each bird.conf with BGP's routes exported to the kernel and
+        reconfigure its BIRD, a few at a time (few writers keep the kernel's
+        lock uncontended), each until BIRD has written every route its
+        export filter takes (its writes are synchronous: counted when the
+        kernel has acknowledged them)."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        lab = self.lab
+        assert lab.record is not None
+        routers = lab.plan.routers()
+        deadline = time.monotonic() + timeout
+        lab.progress("routes into the kernels", 0, len(routers))
+
+        def one(node: Node) -> None:
+            assert lab.record is not None
+            conf = lab.record.node_dir(node.name) / "bird.conf"
+            conf.write_text(bird.render_router(lab.topo, lab.plan, node))
+            client = BirdClient(lab.bird_socket(node.name), timeout=30)
+            out = client.command("configure")
+            if "Reconfigured" not in out and "Reconfiguration in progress" not in out:
+                raise LabError(f"BIRD on {node.name} refused its configuration: {out.strip()[:300]}")
+            while True:
+                want = exported_target(client.command("show route export fib count"))
+                got = exported_count(client.command("show protocols all fib"))
+                if want is not None and got is not None and got >= want:
+                    return
+                if time.monotonic() > deadline:
+                    raise ConvergenceTimeout(f"BIRD on {node.name} wrote {got} of {want} routes to its "
+                                             "kernel in time", fix="look at its log in the run folder "
+                                             "(<router>/bird.log)")
+                time.sleep(0.005)
+
+        with ThreadPoolExecutor(workers) as pool:
+            for i, _ in enumerate(pool.map(one, routers)):
+                lab.progress("routes into the kernels", i + 1, len(routers))
+        self.fib_filled = True
 
     def wait_fibs(self, timeout: float) -> None:
         """Wait until every client router's FIB holds its expected prefixes."""
@@ -92,24 +142,23 @@ class Birds:
         clients = [client_router_name(a) for a in lab.topo.clients()]
         pending = {c: self.expected_prefixes(c) for c in clients}
         deadline = time.monotonic() + timeout
-        with lab.routes() as reader:
-            while True:
-                for c in list(pending):
-                    missing = pending[c] - reader.prefixes(c)
-                    if missing:
-                        pending[c] = missing
-                    else:
-                        del pending[c]
-                lab.progress("routes in the kernels", len(clients) - len(pending), len(clients))
-                if not pending:
-                    return
-                if time.monotonic() > deadline:
-                    lines = [f"{c}: {', '.join(sorted(m)[:4])}" for c, m in sorted(pending.items())][:12]
-                    raise ConvergenceTimeout(
-                        "BIRD's routes did not reach the kernels in time; missing:\n    "
-                        + "\n    ".join(lines),
-                        fix="look at the BIRD logs in the run folder (<router>/bird.log)")
-                time.sleep(0.1)
+        while True:
+            for c in list(pending):
+                missing = pending[c] - kernel_prefixes(lab.netns_pid(c))
+                if missing:
+                    pending[c] = missing
+                else:
+                    del pending[c]
+            lab.progress("routes in the kernels", len(clients) - len(pending), len(clients))
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                lines = [f"{c}: {', '.join(sorted(m)[:4])}" for c, m in sorted(pending.items())][:12]
+                raise ConvergenceTimeout(
+                    "BIRD's routes did not reach the kernels in time; missing:\n    "
+                    + "\n    ".join(lines),
+                    fix="look at the BIRD logs in the run folder (<router>/bird.log)")
+            time.sleep(0.1)
 
     def wait_ribs(self, timeout: float) -> None:
         """Wait until every BGP session is Established and clients see every prefix."""
@@ -170,3 +219,15 @@ class Birds:
             text = out.read_text(errors="replace").strip() if out.exists() else ""
             raise LabError(f"BIRD on {router} exited with code {p.returncode}: {text[-300:]}",
                            file=out, fix="see the BIRD log in that folder")
+
+
+def exported_target(text: str) -> Optional[int]:
+    """``show route export P count``: "N of M routes for K networks ..." -> N."""
+    m = re.search(r"(\d+) of \d+ routes", text)
+    return int(m.group(1)) if m else None
+
+
+def exported_count(text: str) -> Optional[int]:
+    """``show protocols all P``: "Routes: I imported, E exported, ..." -> E."""
+    m = re.search(r"Routes:\s+\d+ imported, (\d+) exported", text)
+    return int(m.group(1)) if m else None

@@ -197,13 +197,21 @@ class Dns:
             while (b"ready to distribute" not in log.read_bytes()[mark:]
                    and time.monotonic() < hint and p.poll() is None):
                 time.sleep(0.01)
-            wait_until_ready(lambda n=node: query_address(lab, n, NAMES["global"], server=self.address) == g,
-                             p, f"PowerDNS in {node}", log, timeout=20)
+            wait_until_ready(lambda n=node: self.answers(n, g), p, f"PowerDNS in {node}", log, timeout=60)
         lab.progress("starting PowerDNS", len(started), len(started))
         if self.anycast:  # each PoP's speaker announces D once its server answers: wait until BGP has it
             lab.dns_serving = True
             if routes:
                 self.wait_routes(timeout=30.0 if initial else 10.0, strict=initial)
+
+    def answers(self, node: str, expected: str) -> bool:
+        """Does the server in ``node`` answer with ``expected``? A check that
+        itself times out (a loaded machine: a thousand BIRDs converging)
+        only means not yet."""
+        try:
+            return query_address(self.lab, node, NAMES["global"], server=self.address) == expected
+        except LabError:
+            return False
 
     def wait_routes(self, timeout: float, strict: bool) -> bool:
         """Wait until every client router has a route to D (the speakers

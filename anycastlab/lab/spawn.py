@@ -25,9 +25,12 @@ def agent_env(extra: Optional[dict[str, str]] = None) -> dict[str, str]:
 
 
 def wait_until_ready(ready: Callable[[], bool], proc: Optional[subprocess.Popen], what: str,
-                     log: Path, timeout: float = 20.0, fix: str = "see that log") -> None:
+                     log: Path, timeout: float = 60.0, fix: str = "see that log") -> None:
     """Poll ``ready()`` until it holds; a process that exits first, or the
-    deadline, raises LabError naming the log (and its last lines)."""
+    deadline, raises LabError naming the log (and its last lines). The
+    deadline only matters when something is wrong: a ready file appears in
+    well under a second, but a machine busy converging a thousand BIRDs can
+    take tens of seconds to start a Python agent."""
     deadline = time.monotonic() + timeout
     while not ready():
         if proc is not None and proc.poll() is not None:
@@ -41,7 +44,7 @@ def wait_until_ready(ready: Callable[[], bool], proc: Optional[subprocess.Popen]
 
 def spawn_process(kind: str, cmd: list[str], *, log: Path, record: Callable[[ProcEntry], None],
                   node: Optional[str] = None, popen: Callable[..., subprocess.Popen] = subprocess.Popen,
-                  ready: Optional[Path] = None, timeout: float = 20.0, what: str = "",
+                  ready: Optional[Path] = None, timeout: float = 60.0, what: str = "",
                   fix: str = "see that log", stdin: Any = subprocess.DEVNULL,
                   **popen_kw: Any) -> subprocess.Popen:
     """Start ``cmd`` with ``popen`` (``subprocess.Popen`` in the root namespace,

@@ -71,3 +71,18 @@ def test_template_has_no_leftover_markup(world):
     for node in plan.routers():
         text = render_router(world, plan, node)
         assert not re.search(r"{{|}}|{%|%}", text)
+
+
+def test_bring_up_config_keeps_bgp_out_of_the_kernel_and_differs_only_there(tiny):
+    """lab/bird.py starts every BIRD with BGP's routes kept out of the kernel
+    and rewrites the config (the golden one) once the RIBs have converged."""
+    from anycastlab.config.bird import render_router
+    from anycastlab.model.addressing import plan_addresses
+
+    plan = plan_addresses(tiny)
+    node = plan.nodes["tra-nyc"]
+    final, early = render_router(tiny, plan, node), render_router(tiny, plan, node, fib_bgp=False)
+    assert "export where source ~ [ RTS_BGP, RTS_OSPF, RTS_OSPF_IA ];" in final
+    assert "export where source ~ [ RTS_OSPF, RTS_OSPF_IA ];" in early and "RTS_BGP, RTS_OSPF" not in early
+    extra = [ln for ln in early.splitlines() if ln not in final.splitlines()]
+    assert all(ln.strip().startswith(("#", "export where source ~ [ RTS_OSPF")) for ln in extra)
