@@ -120,10 +120,10 @@ class Lab:
                                      "link_scheduling": self.backend.scheduling})
             self.record.save()
             self.progress("shaping links", 1, 1)
-            self.birds.start()
+            if self.dns_settings is not None:  # first: a server needs no BGP to answer on its own
+                self.dns.start(routes=False)   # address, and a machine converging a thousand BIRDs
+            self.birds.start()                 # starves it; the convergence wait includes D
             self.pops.start()
-            if self.dns_settings is not None:  # while BGP converges; the wait includes D
-                self.dns.start(routes=False)
             self.wait_converged(self.converge_timeout)
             self.converge_seconds = round(time.monotonic() - t0, 2)
             self.record.data.update({"status": "up", "up_seconds": self.converge_seconds})
