@@ -7,7 +7,7 @@ NAME   ?= baseline
 DEMO   ?= tiny
 PYTEST ?= -q
 
-.PHONY: help setup test test-unit check render up hold scenario scenarios demo clean bench
+.PHONY: help setup test test-unit test-stress check render up hold scenario scenarios demo clean bench
 
 help:
 	@echo "sudo make scenario [NAME=baseline]  run scenarios/NAME.yaml: lab, probes, report in results/"
@@ -18,6 +18,7 @@ help:
 	@echo "sudo make hold [TOPO=...]  same, but stay up until Ctrl-C ('anycastlab exec' from another shell)"
 	@echo "sudo make test             all tests (lab tests need root)"
 	@echo "make test-unit             tests that need no root"
+	@echo "sudo make test-stress      the lab tests beside two busy processes at normal priority"
 	@echo "make check [TOPO=...]      validate a topology and print its link latencies"
 	@echo "make render [TOPO=...]     render every BIRD config into build/<topo>/"
 	@echo "sudo make bench            benchmarks; JSON into bench/results/"
@@ -31,6 +32,11 @@ test: setup
 
 test-unit: setup
 	$(PY) -m pytest $(PYTEST) -m "not lab"
+
+# a user's machine is rarely idle: the lab tier beside BUSY CPU-bound processes
+BUSY ?= 2
+test-stress: setup
+	$(PY) scripts/stress.py --busy $(BUSY) -- $(PYTEST) -m lab
 
 check: setup
 	$(CLI) check $(TOPO)

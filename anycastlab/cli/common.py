@@ -11,13 +11,49 @@ import signal
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.table import Table
 
 from ..lab.record import DEFAULT_RUNS_DIR
 
-out = Console()
-err = Console(stderr=True)
+PIPE_WIDTH = 80   # columns of output that goes to a file or a pipe, whatever the environment says
+
+
+class CliConsole(Console):
+    """A console whose layout depends only on its own stream.
+
+    rich sizes output from any of stdin/stdout/stderr that is a terminal and
+    lets ``COLUMNS`` override it, so the same command printed one way in a
+    developer's shell and another in CI or a script. Here a console writing
+    to a terminal uses that terminal's width; one writing anywhere else is
+    always ``PIPE_WIDTH`` wide. Messages are never broken inside a line
+    (``soft_wrap``): a path or an error stays greppable; tables still fit
+    the width."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(soft_wrap=True, **kw)
+
+    @property
+    def size(self) -> ConsoleDimensions:  # type: ignore[override]
+        if self._width is not None:   # set on purpose (console.width = N)
+            return ConsoleDimensions(self._width, self._height or 25)
+        if self.is_terminal:
+            import os
+
+            try:
+                w, h = os.get_terminal_size(self.file.fileno())
+                return ConsoleDimensions(w or PIPE_WIDTH, h or 25)
+            except (AttributeError, ValueError, OSError):
+                pass
+        return ConsoleDimensions(PIPE_WIDTH, 25)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)  # type: ignore[attr-defined]
+
+
+out = CliConsole()
+err = CliConsole(stderr=True)
 
 
 def add_runs_dir(sp: argparse.ArgumentParser) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import EnvironmentProblem, LabError
+from ..errors import EnvironmentProblem, InputError, LabError
 from ..model.addressing import AddressPlan, Node, edge_host_name
 from ..model.policy import POLICY, ospf_cost, return_interfaces
 from ..model.topology import Topology
@@ -129,9 +129,17 @@ def bird_binary() -> str:
 
 
 def check_config(path: Path) -> None:
-    """Parse a config with ``bird -p -c``; raise LabError with BIRD's message."""
+    """Parse a config with ``bird -p -c``; raise LabError with BIRD's message.
+
+    BIRD runs in the config's folder (as in the lab, where its socket and
+    pid file are relative), so the path it is given is absolute: a relative
+    one would be resolved twice."""
+    path = Path(path).resolve()
     res = subprocess.run([bird_binary(), "-p", "-c", str(path)], capture_output=True,
                          text=True, cwd=path.parent, timeout=30)
+    if res.returncode != 0 and "Unable to open configuration file" in res.stderr:
+        raise InputError(f"BIRD could not read the rendered config: {res.stderr.strip()}",
+                         file=path, fix="check that the output folder is readable and still there")
     if res.returncode != 0:
         raise LabError(f"BIRD rejected the rendered config: {res.stderr.strip()}",
                        file=path, fix="this is a bug in anycastlab's template; please report it")

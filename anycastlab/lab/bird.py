@@ -97,6 +97,60 @@ class Birds:
         if not self.fib_filled:
             self.fill_fibs(max(10.0, deadline - time.monotonic()))
         self.wait_fibs(max(5.0, deadline - time.monotonic()))
+        self.wait_paths(max(5.0, deadline - time.monotonic()))
+
+    def expected_services(self, client: str) -> dict[str, str]:
+        """The service addresses (name -> address) a client network must
+        reach: those whose prefix its router must learn (G, P_k, U_p, and
+        D while the DNS servers answer)."""
+        sv = self.lab.plan.services
+        want = self.expected_prefixes(client_router_name(self.lab.topo.ases[client]))
+        out = {name: sv.address(p) for name, p in sv.scheme_prefixes().items() if p in want}
+        if sv.dns_prefix in want:
+            out["dns"] = sv.address(sv.dns_prefix)
+        return out
+
+    def wait_paths(self, timeout: float) -> None:
+        """Wait until every client's request to every service it must reach
+        arrives at a PoP's edge host and the answer from there gets home,
+        hop by hop through the kernels (model/paths.py).
+
+        The RIB and FIB checks above look at the client routers only: the
+        way back (the PoP's border router and the transits towards the
+        client) converges on its own, and on a busy machine it was still
+        missing when the first probes went out (the load model then found
+        networks with no routed path)."""
+        from ..model.paths import describe_failure, service_path
+
+        lab = self.lab
+        clients = [a.id for a in lab.topo.clients()]
+        pending = {c: self.expected_services(c) for c in clients}
+        why: dict[tuple[str, str], str] = {}
+        deadline = time.monotonic() + timeout
+        with lab.routes() as reader:
+            while True:
+                cache: dict = {}
+                for c in list(pending):
+                    for name, addr in list(pending[c].items()):
+                        fwd, back = service_path(reader, lab.plan, c, addr, cache)
+                        if back is not None and back.end == fwd.start:
+                            del pending[c][name]
+                            why.pop((c, name), None)
+                        else:
+                            why[(c, name)] = describe_failure(fwd, back)
+                    if not pending[c]:
+                        del pending[c]
+                lab.progress("paths both ways", len(clients) - len(pending), len(clients))
+                if not pending:
+                    return
+                if time.monotonic() > deadline:
+                    lines = [f"{c} -> {name}: {w}" for (c, name), w in sorted(why.items())][:12]
+                    raise ConvergenceTimeout(
+                        "not every client reaches every service and hears back in time:\n    "
+                        + "\n    ".join(lines),
+                        fix="look at the BIRD logs in the run folder (<router>/bird.log), or "
+                            "'anycastlab exec NODE -- ip route get ADDRESS' while it is up")
+                time.sleep(0.1)
 
     def fill_fibs(self, timeout: float, workers: int = 4) -> None:
         """Rewrite each bird.conf with BGP's routes exported to the kernel and

@@ -74,7 +74,8 @@ class RouteReader:
             os.close(home)
         return ipr, names, {v: k for k, v in names.items()}
 
-    def get(self, node: str, dst: str, src: Optional[str] = None, iif: Optional[str] = None) -> Answer:
+    def get(self, node: str, dst: str, src: Optional[str] = None, iif: Optional[str] = None,
+            retry: bool = True) -> Answer:
         if node not in self.socks:
             self.socks[node] = self._open(node)
         ipr, names, index = self.socks[node]
@@ -83,11 +84,19 @@ class RouteReader:
             kw["src"] = src
         if iif:
             kw["iif"] = index[iif]
+        from pyroute2.netlink.exceptions import NetlinkError
+
         self.lookups += 1
         try:
             msg = ipr.route("get", **kw)[0]
-        except Exception:  # noqa: BLE001 - pyroute2's NetlinkError: no route (unreachable, prohibited)
+        except NetlinkError:   # the kernel's answer: no route (unreachable, prohibited, blackhole)
             return "none", None
+        except OSError as exc:  # the socket, not the route (e.g. ENOBUFS on a busy machine): ask anew
+            ipr.close()
+            self.socks.pop(node, None)
+            if retry:
+                return self.get(node, dst, src, iif, retry=False)
+            raise LabError(f"route lookup in {node} failed: {exc}", fix="is the lab still up?") from None
         kind = {RTN_UNICAST: "unicast", RTN_LOCAL: "local"}.get(msg["type"], "none")
         return kind, names.get(msg.get_attr("RTA_OIF"))
 

@@ -29,6 +29,7 @@ from ..model.settings import Load, Steering
 from .paths import service_paths
 
 REWALK_WINDOWS = 2   # after an event: walk the paths again in this many applications
+READ_TIMEOUT_S = 20.0   # at rest: how long read_paths waits for every expected path
 
 
 class LoadModel:
@@ -52,13 +53,42 @@ class LoadModel:
         self.lock = threading.Lock()
         self.t0: Optional[float] = None  # event clock origin (wall), when known
 
-    def read_paths(self) -> None:
+    def read_paths(self, timeout: float = READ_TIMEOUT_S) -> None:
         """Read every path now, before the probes start: the walk's burst of
         route lookups then never overlaps a measurement unless an event
-        moved routes."""
+        moved routes.
+
+        Read again until every network reaches every prefix its router must
+        learn and hears back (routes may still be arriving on a busy
+        machine); after ``timeout`` the pairs still missing are named in
+        ``errors`` (and the report): their demand is then on no link."""
+        deadline = time.monotonic() + timeout
         with self.lock:
-            self._walk()
+            while True:
+                self._walk()
+                missing = self.missing()
+                if not missing or time.monotonic() > deadline:
+                    break
+                time.sleep(0.2)
             self.rewalk = 0
+        if missing:
+            self.errors.append(
+                f"after {timeout:.0f} s, {len(missing)} client network and prefix pairs still had no "
+                f"routed path both ways ({', '.join(missing[:8])}{' ...' if len(missing) > 8 else ''}); "
+                "their demand is on no link, so the links they use carry less load than modelled")
+
+    def missing(self) -> list[str]:
+        """"client>target" pairs the routing should give a path and the last reading did not."""
+        out = []
+        for c in self.demand:
+            want = self.expected(c)
+            out += [f"{c}>{k}" for k in self.targets if k in want and (c, k) not in self.paths]
+        return out
+
+    def expected(self, client: str) -> set[str]:
+        """The targets (global, provider ids) a network's router must learn."""
+        names = self.lab.birds.expected_services(client)
+        return {k for k in self.targets if (k if k == "global" else f"provider:{k}") in names}
 
     def _walk(self) -> None:
         self.paths = service_paths(self.lab, list(self.demand), self.targets)

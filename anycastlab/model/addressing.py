@@ -107,12 +107,16 @@ class ServicePlan:
         out["dns"] = (self.dns_prefix, list(provs))
         return out
 
+    def scheme_prefixes(self) -> dict[str, str]:
+        """Every service prefix a client may probe: name -> prefix."""
+        out = {"global": self.global_prefix}
+        out.update({f"provider:{k}": p for k, p in self.provider_prefixes.items()})
+        out.update({f"unicast:{c}": p for c, p in self.pop_prefixes.items()})
+        return out
+
     def scheme_targets(self) -> dict[str, str]:
         """Every service address a client may probe: name -> address."""
-        out = {"global": self.address(self.global_prefix)}
-        out.update({f"provider:{k}": self.address(p) for k, p in self.provider_prefixes.items()})
-        out.update({f"unicast:{c}": self.address(p) for c, p in self.pop_prefixes.items()})
-        return out
+        return {name: self.address(p) for name, p in self.scheme_prefixes().items()}
 
 
 @dataclass

@@ -43,14 +43,18 @@ def load_line(data: dict[str, Any]) -> str:
 
 
 def fault_lines(data: dict[str, Any]) -> list[str]:
-    """A daemon that died during the run, at the top of the report (lab/watch.py)."""
+    """What went wrong in the run, at the top of the report: a daemon that
+    died (lab/watch.py), routed paths the load model never found."""
+    out = []
     faults = data.get("faults") or []
-    if not faults:
-        return []
-    what = "; ".join(f"{f['name']} on {f.get('node') or 'the root namespace'} (pid {f['pid']}) at "
-                     f"t = {f['t_s']:.1f} s" for f in faults)
-    return [f"**A daemon died during the run**: {what}. Results after that describe a lab that "
-            "lost it, not the internet.", ""]
+    if faults:
+        what = "; ".join(f"{f['name']} on {f.get('node') or 'the root namespace'} (pid {f['pid']}) at "
+                         f"t = {f['t_s']:.1f} s" for f in faults)
+        out += [f"**A daemon died during the run**: {what}. Results after that describe a lab that "
+                "lost it, not the internet.", ""]
+    for e in (data.get("load") or {}).get("errors") or []:
+        out += [f"**The load model is incomplete**: {e}", ""]
+    return out
 
 
 SIMULATED = ("**Simulated, not measured**: catchments and RTTs computed from the topology by the "
